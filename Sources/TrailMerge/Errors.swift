@@ -1,0 +1,62 @@
+/// Every failure the library can report. Each case carries the context a user needs to act on it:
+/// the file, the byte offset where it helps, and what went wrong. `description` is the one-line
+/// message the executable prints after `trailmerge: `.
+public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A command-line value is malformed or inconsistent (exit 2).
+    case usage(String)
+    /// A file could not be opened, read, listed or stat'ed.
+    case unreadable(path: String, reason: String)
+    /// The gzip stream is corrupt or truncated; `offset` counts compressed bytes.
+    case corruptGzip(path: String, offset: Int, reason: String)
+    /// The JSON is not valid RFC 8259, or has the wrong shape; `offset` counts decompressed bytes.
+    case invalidJSON(path: String, offset: Int, reason: String)
+    /// A single JSON value is larger than the tool is willing to buffer.
+    case tooLarge(path: String, offset: Int, limit: Int)
+    /// Writing an output, a spill run or a temp file failed.
+    case writeFailed(path: String, reason: String)
+    /// The group stage found a problem with a file or group.
+    case group(String)
+    /// A signal arrived; the run was cancelled and cleaned up.
+    case interrupted(signal: Int32)
+
+    public var description: String {
+        switch self {
+        case .usage(let message):
+            return message
+        case .unreadable(let path, let reason):
+            return "\(path): \(reason)"
+        case .corruptGzip(let path, let offset, let reason):
+            return "\(path): byte \(offset): corrupt gzip: \(reason)"
+        case .invalidJSON(let path, let offset, let reason):
+            return "\(path): byte \(offset): \(reason)"
+        case .tooLarge(let path, let offset, let limit):
+            return "\(path): byte \(offset): a single JSON value is larger than the \(formatSize(limit)) limit"
+        case .writeFailed(let path, let reason):
+            return "\(path): \(reason)"
+        case .group(let message):
+            return message
+        case .interrupted(let signal):
+            return "interrupted by signal \(signal); temporary files removed"
+        }
+    }
+
+    /// The process exit code this error maps to: 2 for usage errors, 128+N for signals, 1 otherwise.
+    public var exitCode: Int32 {
+        switch self {
+        case .usage: return 2
+        case .interrupted(let signal): return 128 + signal
+        default: return 1
+        }
+    }
+
+    /// The file this error is about, when there is one.
+    public var path: String? {
+        switch self {
+        case .unreadable(let path, _), .corruptGzip(let path, _, _), .invalidJSON(let path, _, _),
+            .tooLarge(let path, _, _):
+            return path
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/// The extracted values of one record: decoded bytes in a scratch buffer plus one span per column
+/// and one span per exploded array element. In: written by `RecordScanner`. Out: read by `RowArena`.
+/// Reused for every record of a worker, so extraction allocates nothing in steady state.
+final class RecordValues {
+    let fieldCount: Int
+    let bytes = ByteBuffer(capacity: 1 << 16)
+    private(set) var starts: UnsafeMutablePointer<Int>
+    private(set) var lengths: UnsafeMutablePointer<Int>
+    private(set) var elementStarts: UnsafeMutablePointer<Int>
+    private(set) var elementLengths: UnsafeMutablePointer<Int>
+    private var elementCapacity = 64
+    private(set) var elementCount = 0
+    /// True when a value holds the bytes 0x00 or 0x01 (only possible through \u escapes).
+    var hasLowBytes = false
+
+    init(fieldCount: Int) {
+        self.fieldCount = fieldCount
+        starts = .allocate(capacity: max(fieldCount, 1))
+        lengths = .allocate(capacity: max(fieldCount, 1))
+        lengths.initialize(repeating: 0, count: max(fieldCount, 1))
+        starts.initialize(repeating: 0, count: max(fieldCount, 1))
+        elementStarts = .allocate(capacity: elementCapacity)
+        elementLengths = .allocate(capacity: elementCapacity)
+    }
+
+    deinit {
+        starts.deallocate()
+        lengths.deallocate()
+        elementStarts.deallocate()
+        elementLengths.deallocate()
+    }
+
+    @inline(__always)
+    func reset() {
+        bytes.count = 0
+        for f in 0..<fieldCount { lengths[f] = 0 }
+        elementCount = 0
+        hasLowBytes = false
+    }
+
+    @inline(__always)
+    func set(field: Int, start: Int, length: Int) {
+        starts[field] = start
+        lengths[field] = length
+    }
+
+    func clearElements() { elementCount = 0 }
+
+    /// Adds an element whose value is empty until `setLastElement` fills it.
+    @inline(__always)
+    func appendElement() {
+        if elementCount == elementCapacity {
+            let newCapacity = elementCapacity * 2
+            let s = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
+            let l = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
+            s.update(from: elementStarts, count: elementCount)
+            l.update(from: elementLengths, count: elementCount)
+            elementStarts.deallocate()
+            elementLengths.deallocate()
+            elementStarts = s
+            elementLengths = l
+            elementCapacity = newCapacity
+        }
+        elementStarts[elementCount] = 0
+        elementLengths[elementCount] = 0
+        elementCount += 1
+    }
+
+    @inline(__always)
+    func setLastElement(start: Int, length: Int) {
+        // SAFETY: only called while an element is open (elementCount >= 1).
+        elementStarts[elementCount - 1] = start
+        elementLengths[elementCount - 1] = length
+    }
+}

@@ -1,0 +1,152 @@
+/// One worker of `process`: reads, inflates, scans and flattens whole files into its own arena,
+/// spilling sorted runs when the arena reaches its share of the memory budget.
+/// In: source files. Out: run files plus a final sorted in-memory arena.
+/// Invariant: the worker owns every buffer it uses; nothing on its path takes a lock.
+
+final class ProcessWorker {
+    /// The largest single JSON unit (a record, or a skipped top-level member) that is buffered whole.
+    static let maxValueSize = 64 << 20
+    static let initialWindow = 1 << 20
+
+    private let reader = GzipReader()
+    let scanner: RecordScanner
+    let arena: RowArena
+    private let sorter: ExternalSorter
+    private let skipBadFiles: Bool
+    private var window: UnsafeMutablePointer<UInt8>
+    private var windowCapacity = ProcessWorker.initialWindow
+
+    /// Run files this worker wrote.
+    private(set) var runs: [String] = []
+    private(set) var stats = RunStats()
+    private(set) var warnings: [(file: Int, message: String)] = []
+    private(set) var skipped: [(file: Int, message: String)] = []
+
+    init(plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter, skipBadFiles: Bool) {
+        scanner = RecordScanner(plan: plan, recordsPath: recordsPath)
+        arena = RowArena(layout: layout, budget: budget)
+        self.sorter = sorter
+        self.skipBadFiles = skipBadFiles
+        window = .allocate(capacity: windowCapacity)
+    }
+
+    deinit { window.deallocate() }
+
+    /// Reads one file completely. With `skipBadFiles`, a bad file contributes no rows and is recorded.
+    func process(_ file: SourceFile, index: Int) throws(TrailMergeError) {
+        let markBytes = arena.byteCount
+        let markRows = arena.count
+        let before = stats
+        var tentativeRuns: [String] = []
+        do {
+            try scanFile(file, tentativeRuns: &tentativeRuns)
+            runs += tentativeRuns
+            stats.files += 1
+            for (offset, message) in scanner.warnings {
+                warnings.append((index, "\(file.path): byte \(offset): \(message)"))
+            }
+        } catch {
+            guard skipBadFiles else {
+                for run in tentativeRuns { removeFile(run) }
+                throw error
+            }
+            // Drop every row this file produced: spilled ones with their runs, the rest from the arena.
+            for run in tentativeRuns { removeFile(run) }
+            if tentativeRuns.isEmpty { arena.rollBack(toBytes: markBytes, rows: markRows) } else { arena.reset() }
+            stats = before
+            stats.files += 1
+            stats.inputBytes += file.size
+            skipped.append((index, error.description))
+        }
+        reader.close()
+    }
+
+    private func scanFile(_ file: SourceFile, tentativeRuns: inout [String]) throws(TrailMergeError) {
+        try reader.open(file.path)
+        scanner.beginFile()
+        var filled = 0
+        var start = 0
+        var windowOffset = 0
+        var eof = false
+        var fileRowsStart = arena.count
+        var rowsAdded = 0
+        let arena = self.arena
+        while true {
+            while !eof && filled < windowCapacity {
+                let n = try reader.read(into: window + filled, capacity: windowCapacity - filled)
+                if n == 0 { eof = true } else { filled += n; stats.jsonBytes += n }
+            }
+            let outcome: ScanOutcome
+            do {
+                outcome = try scanner.scan(
+                    window, count: filled, from: start, eof: eof, offset: windowOffset,
+                    onRecord: { values in
+                        rowsAdded += arena.append(values)
+                        return arena.isFull
+                    })
+            } catch {
+                switch error {
+                case .invalid(let position, let reason):
+                    throw .invalidJSON(path: file.path, offset: windowOffset + position, reason: reason)
+                case .needMore:
+                    throw .invalidJSON(path: file.path, offset: windowOffset + filled, reason: "unexpected end of input")
+                }
+            }
+            switch outcome {
+            case .finished:
+                stats.inputBytes += reader.fileBytesRead
+                stats.records += scanner.records
+                stats.rows += rowsAdded
+                if windowOffset + filled == 0 {
+                    warnings.append((0, "\(file.path): empty file; 0 records"))
+                }
+                return
+            case .paused(let resumeAt):
+                if skipBadFiles {
+                    // Keep this file's rows in a run of their own, so a later failure can drop them.
+                    if fileRowsStart > 0 { runs.append(try sorter.spill(arena, range: 0..<fileRowsStart)) }
+                    if fileRowsStart < arena.count {
+                        tentativeRuns.append(try sorter.spill(arena, range: fileRowsStart..<arena.count))
+                    }
+                } else {
+                    runs.append(try sorter.spill(arena))
+                }
+                stats.spilledRuns += 1
+                arena.reset()
+                fileRowsStart = 0
+                start = resumeAt
+            case .needMore(let keepFrom):
+                if keepFrom == 0 && filled == windowCapacity {
+                    guard windowCapacity < ProcessWorker.maxValueSize else {
+                        throw .tooLarge(path: file.path, offset: windowOffset, limit: ProcessWorker.maxValueSize)
+                    }
+                    growWindow(keeping: filled)
+                } else {
+                    window.update(from: window + keepFrom, count: filled - keepFrom)
+                    windowOffset += keepFrom
+                    filled -= keepFrom
+                }
+                start = 0
+            }
+        }
+    }
+
+    private func growWindow(keeping count: Int) {
+        let newCapacity = min(windowCapacity * 2, ProcessWorker.maxValueSize)
+        let newWindow = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newWindow.update(from: window, count: count)
+        window.deallocate()
+        window = newWindow
+        windowCapacity = newCapacity
+    }
+
+    /// Called after the last file: rows counted, the final arena sorted, big buffers returned.
+    func finish() {
+        arena.sort()
+        if windowCapacity > ProcessWorker.initialWindow {
+            window.deallocate()
+            windowCapacity = ProcessWorker.initialWindow
+            window = .allocate(capacity: windowCapacity)
+        }
+    }
+}

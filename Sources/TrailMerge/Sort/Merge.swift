@@ -1,0 +1,99 @@
+/// The k-way merge primitive. In: cursors over sorted runs (in memory or on disk). Out: every row,
+/// in order, to a consumer. Invariant: a binary heap of cursor heads where ties go to the lower
+/// cursor index, so the merge is deterministic; one sift per emitted row (`replaceTop`).
+
+/// A position in one sorted run.
+final class MergeCursor {
+    private let arena: RowArena?
+    private var index = 0
+    private let reader: RunReader?
+    private(set) var row: UnsafePointer<UInt8>
+    private(set) var length = 0
+    private(set) var key = RowKey(UnsafePointer<UInt8>(bitPattern: 1)!, 0)
+
+    init(arena: RowArena) {
+        self.arena = arena
+        reader = nil
+        row = UnsafePointer(arena.bytes)
+    }
+
+    init(reader: RunReader) {
+        arena = nil
+        self.reader = reader
+        row = UnsafePointer<UInt8>(bitPattern: 1)!
+    }
+
+    /// Moves to the next row; false at the end of the run.
+    @inline(__always)
+    func advance() throws(TrailMergeError) -> Bool {
+        if let arena {
+            guard index < arena.count else { return false }
+            let ref = arena.refs[index]
+            index += 1
+            row = UnsafePointer(arena.bytes + ref.offset)
+            length = ref.length
+            key = ref.key
+            return true
+        }
+        guard let (nextRow, nextLength) = try reader!.next() else { return false }
+        row = nextRow
+        length = nextLength
+        key = RowKey(nextRow, nextLength)
+        return true
+    }
+
+    func close() { reader?.close() }
+}
+
+/// Merges `cursors` into `emit`. With `sorted == false` the runs are concatenated in order.
+func mergeRuns(
+    _ cursors: [MergeCursor], sorted: Bool,
+    emit: (UnsafePointer<UInt8>, Int) throws(TrailMergeError) -> Void
+) throws(TrailMergeError) {
+    if !sorted {
+        for cursor in cursors {
+            while try cursor.advance() { try emit(cursor.row, cursor.length) }
+        }
+        return
+    }
+    var heap: [Int] = []
+    heap.reserveCapacity(cursors.count)
+    for (i, cursor) in cursors.enumerated() where try cursor.advance() { heap.append(i) }
+
+    func less(_ a: Int, _ b: Int) -> Bool {
+        let x = cursors[a]
+        let y = cursors[b]
+        let c = rowCompare(x.key, x.row, x.length, y.key, y.row, y.length)
+        return c < 0 || (c == 0 && a < b)
+    }
+
+    func siftDown(_ start: Int) {
+        var i = start
+        let n = heap.count
+        while true {
+            let left = 2 * i + 1
+            if left >= n { return }
+            var smallest = left
+            let right = left + 1
+            if right < n && less(heap[right], heap[left]) { smallest = right }
+            if !less(heap[smallest], heap[i]) { return }
+            heap.swapAt(i, smallest)
+            i = smallest
+        }
+    }
+
+    if heap.count > 1 {
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+    }
+    while !heap.isEmpty {
+        let top = cursors[heap[0]]
+        try emit(top.row, top.length)
+        if try top.advance() {
+            siftDown(0)  // replaceTop: the head changed in place
+        } else {
+            heap[0] = heap[heap.count - 1]
+            heap.removeLast()
+            siftDown(0)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/// Raw command-line words → validated option values. Every usage error names the option and the
+/// value at fault and, for unknown options, suggests the closest valid one.
+import TrailMerge
+
+struct ArgumentReader {
+    private var words: [String]
+    private var index = 0
+    let command: String
+    let known: [String]
+
+    init(_ words: [String], command: String, known: [String]) {
+        self.words = words
+        self.command = command
+        self.known = known
+    }
+
+    enum Item {
+        case option(String, inlineValue: String?)
+        case positional(String)
+    }
+
+    /// The next option or positional word, or nil at the end. `--` ends options.
+    mutating func next() throws(TrailMergeError) -> Item? {
+        guard index < words.count else { return nil }
+        let word = words[index]
+        index += 1
+        if word == "--" {
+            return index < words.count ? .positional(words[index...].joined(separator: " ")) : nil
+        }
+        if word.hasPrefix("-") && word != "-" && word.count > 1 {
+            var name = word
+            var inline: String? = nil
+            if let eq = word.firstIndex(of: "="), word.hasPrefix("--") {
+                name = String(word[..<eq])
+                inline = String(word[word.index(after: eq)...])
+            }
+            guard known.contains(name) else {
+                var message = "\(command): unknown option '\(name)'"
+                if let suggestion = closest(name, in: known) { message += "; did you mean '\(suggestion)'?" }
+                throw .usage(message + " (see 'trailmerge \(command) --help')")
+            }
+            return .option(name, inlineValue: inline)
+        }
+        return .positional(word)
+    }
+
+    /// The value of `option`: inline (`--x=v`) or the next word.
+    mutating func value(for option: String, inline: String?) throws(TrailMergeError) -> String {
+        if let inline { return inline }
+        guard index < words.count else { throw .usage("\(command): \(option) needs a value") }
+        index += 1
+        return words[index - 1]
+    }
+}
+
+/// The known name with the smallest edit distance to `name`, when it is close enough.
+func closest(_ name: String, in candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var current = [i + 1]
+            for (j, cb) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let scored = candidates.map { ($0, distance(Array(name), Array($0))) }.min { $0.1 < $1.1 }
+    guard let best = scored, best.1 <= max(2, name.count / 3) else { return nil }
+    return best.0
+}
+
+func parseCount(_ text: String, option: String, command: String, range: ClosedRange<Int>) throws(TrailMergeError) -> Int {
+    guard let value = Int(text), range.contains(value) else {
+        throw .usage("\(command): \(option) '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+    }
+    return value
+}
+
+func parseSizeOption(_ text: String, option: String, command: String, minimum: Int) throws(TrailMergeError) -> Int {
+    guard let value = parseSize(text) else {
+        throw .usage("\(command): \(option) '\(text)' is not a size (examples: 4MiB, 512M, 2GiB, 1G, 65536)")
+    }
+    guard value >= minimum else {
+        throw .usage("\(command): \(option) '\(text)' is below the minimum of \(formatSize(minimum))")
+    }
+    return value
+}

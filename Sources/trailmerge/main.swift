@@ -1,0 +1,95 @@
+/// The `trailmerge` executable: parses arguments, calls the library, prints, and maps errors to
+/// exit codes (0 success, 1 failure, 2 usage, 128+N on signal N).
+import TrailMerge
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let version = "trailmerge 0.1.0"
+
+let mainHelp = """
+    usage: trailmerge <command> [options]
+
+    Commands:
+      process   flatten, sort and merge CloudTrail JSON records into one TSV/CSV/JSONL output
+      group     consolidate many small files into fewer large ones (S3DistCp --groupBy style)
+      generate  write a synthetic CloudTrail tree for tests and benchmarks
+
+    Run 'trailmerge <command> --help' for a command's options.
+
+    Examples:
+      trailmerge process AWSLogs/ -o events.tsv.gz
+      trailmerge group AWSLogs/ daily/ --group-by '.*/CloudTrail/([^/]+)/(\\d+)/(\\d+)/(\\d+)/[^/]+'
+      trailmerge generate /tmp/tree --files 200
+
+    Options:
+      -h, --help     show this help
+      --version      show the version
+    """
+
+func printError(_ message: String) {
+    var line = "trailmerge: " + message + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func printLine(_ message: String) {
+    var line = message + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func writeStats(_ stats: RunStats, to path: String) throws(TrailMergeError) {
+    try writeTextFileAtomically(stats.json, to: path)
+}
+
+func run() -> Int32 {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    guard let command = arguments.first else {
+        print(mainHelp)
+        return 2
+    }
+    let rest = Array(arguments.dropFirst())
+    Cleanup.shared.installSignalHandlers { signal in
+        printError("interrupted by signal \(signal); temporary files removed, no output written")
+    }
+    do throws(TrailMergeError) {
+        switch command {
+        case "-h", "--help", "help":
+            print(mainHelp)
+        case "--version", "version":
+            print(version)
+        case "process":
+            guard let parsed = try ProcessCommand.parse(rest) else { return 0 }
+            let quiet = parsed.quiet
+            let progress = ProgressLine(enabled: !quiet && (parsed.progress || isatty(2) == 1))
+            let stats = try runProcess(parsed.options) { event in
+                switch event {
+                case .warning(let message):
+                    if !quiet { progress.clear(); printError("warning: " + message) }
+                case .progress:
+                    progress.update(event)
+                }
+            }
+            progress.clear()
+            if let path = parsed.statsPath { try writeStats(stats, to: path) }
+            if !quiet { printError(stats.processSummary) }
+        case "generate":
+            guard let options = try GenerateCommand.parse(rest) else { return 0 }
+            let records = try generateTree(options)
+            printError("generated \(options.files) files, \(records) records under \(options.destination)")
+        default:
+            var message = "unknown command '\(command)'"
+            if let suggestion = closest(command, in: ["process", "group", "generate"]) {
+                message += "; did you mean '\(suggestion)'?"
+            }
+            throw .usage(message + " (see 'trailmerge --help')")
+        }
+        return 0
+    } catch {
+        Cleanup.shared.removeAll()
+        printError(error.description)
+        return error.exitCode
+    }
+}
+
+exit(run())
