@@ -30,6 +30,9 @@ public struct ProcessOptions: Sendable {
     public var sourcePattern: SourcePattern? = try? SourcePattern(SourcePattern.defaultPattern)
     public var header = false
     public var skipBadFiles = false
+    /// Initial decoded-input window per worker; it grows for larger values. Tests shrink it to
+    /// force values across window boundaries.
+    public var readWindow = 1 << 20
 
     public init() {}
 
@@ -53,6 +56,10 @@ public struct ProcessOptions: Sendable {
 /// Runs `process`. Warnings and progress go to `events`; nothing is printed.
 public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) throws(TrailMergeError) -> RunStats {
     let started = ContinuousClock.now
+    guard !options.fields.isEmpty else { throw .usage("process: --fields needs at least one path") }
+    if let columns = options.sortColumns, let bad = columns.first(where: { !options.fields.indices.contains($0) }) {
+        throw .usage("process: sort column \(bad) is not one of the \(options.fields.count) fields")
+    }
     let plan = try FieldPlan(fields: options.fields)
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
@@ -70,7 +77,8 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
     let workers = (0..<threads).map { _ in
         ProcessWorker(
             plan: plan, recordsPath: options.recordsPath, layout: layout,
-            budget: options.memoryBudget / threads, sorter: sorter, skipBadFiles: options.skipBadFiles)
+            budget: options.memoryBudget / threads, sorter: sorter, skipBadFiles: options.skipBadFiles,
+            window: options.readWindow)
     }
     let box = UncheckedBox(workers)
     DispatchQueue.concurrentPerform(iterations: threads) { w in

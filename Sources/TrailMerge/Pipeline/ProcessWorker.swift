@@ -6,7 +6,7 @@
 final class ProcessWorker {
     /// The largest single JSON unit (a record, or a skipped top-level member) that is buffered whole.
     static let maxValueSize = 64 << 20
-    static let initialWindow = 1 << 20
+    private let initialWindow: Int
 
     private let reader = GzipReader()
     let scanner: RecordScanner
@@ -14,7 +14,7 @@ final class ProcessWorker {
     private let sorter: ExternalSorter
     private let skipBadFiles: Bool
     private var window: UnsafeMutablePointer<UInt8>
-    private var windowCapacity = ProcessWorker.initialWindow
+    private var windowCapacity: Int
 
     /// Run files this worker wrote.
     private(set) var runs: [String] = []
@@ -22,7 +22,12 @@ final class ProcessWorker {
     private(set) var warnings: [(file: Int, message: String)] = []
     private(set) var skipped: [(file: Int, message: String)] = []
 
-    init(plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter, skipBadFiles: Bool) {
+    init(
+        plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
+        skipBadFiles: Bool, window initialSize: Int
+    ) {
+        initialWindow = max(16, initialSize)
+        windowCapacity = initialWindow
         scanner = RecordScanner(plan: plan, recordsPath: recordsPath)
         arena = RowArena(layout: layout, budget: budget)
         self.sorter = sorter
@@ -132,7 +137,7 @@ final class ProcessWorker {
     }
 
     private func growWindow(keeping count: Int) {
-        let newCapacity = min(windowCapacity * 2, ProcessWorker.maxValueSize)
+        let newCapacity = max(windowCapacity + 1, min(windowCapacity * 2, ProcessWorker.maxValueSize))
         let newWindow = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newWindow.update(from: window, count: count)
         window.deallocate()
@@ -143,9 +148,9 @@ final class ProcessWorker {
     /// Called after the last file: rows counted, the final arena sorted, big buffers returned.
     func finish() {
         arena.sort()
-        if windowCapacity > ProcessWorker.initialWindow {
+        if windowCapacity > initialWindow {
             window.deallocate()
-            windowCapacity = ProcessWorker.initialWindow
+            windowCapacity = initialWindow
             window = .allocate(capacity: windowCapacity)
         }
     }

@@ -18,15 +18,16 @@ public struct RunStats: Sendable, Equatable {
 
     public init() {}
 
-    /// Input megabytes (10^6) per second.
-    public var megabytesPerSecond: Double { seconds > 0 ? Double(inputBytes) / 1e6 / seconds : 0 }
+    /// Decompressed JSON megabytes (10^6) per second.
+    public var megabytesPerSecond: Double { seconds > 0 ? Double(jsonBytes) / 1e6 / seconds : 0 }
 
     /// The one-line summary printed to stderr after `process`.
     public var processSummary: String {
-        var text = "\(files) files, \(formatDecimal(Double(inputBytes) / 1e6, places: 1)) MB in, "
+        var text = "\(files) files, \(formatDecimal(Double(inputBytes) / 1e6, places: 1)) MB in "
+        text += "(\(formatDecimal(Double(jsonBytes) / 1e6, places: 1)) MB JSON), "
         text += "\(records) records, \(rows) rows, \(spilledRuns) spilled runs, "
         text += "\(mergePasses) merge pass\(mergePasses == 1 ? "" : "es"), "
-        text += "\(formatDecimal(seconds, places: 2)) s, \(formatDecimal(megabytesPerSecond, places: 1)) MB/s"
+        text += "\(formatDecimal(seconds, places: 2)) s, \(formatDecimal(megabytesPerSecond, places: 1)) MB/s of JSON"
         if !skippedFiles.isEmpty { text += ", \(skippedFiles.count) bad files skipped" }
         if warnings > 0 { text += ", \(warnings) warning\(warnings == 1 ? "" : "s")" }
         return text
