@@ -18,7 +18,8 @@ let processHelp = """
     Columns and order:
       --fields LIST            comma-separated dotted paths; one may contain [] to explode an array
                                (default: \(ProcessOptions.defaultFieldList))
-      --sort-by LIST|none      sort columns (default: eventTime,eventName); ties are broken by all
+      --sort-by LIST|none      sort columns (default: eventTime,eventName, those of them that are
+                               among the fields, else the first field); ties are broken by all
                                columns left to right, so output is byte-identical across runs
 
     Output:
@@ -67,7 +68,7 @@ struct ProcessCommand {
         var format: OutputFormat?
         var compression: Compression?
         var fieldList: String?
-        var sortList = "eventTime,eventName"
+        var sortList: String?
         var level: Int?
         while let item = try reader.next() {
             switch item {
@@ -153,11 +154,15 @@ struct ProcessCommand {
         if arrayPaths.count > 1 {
             throw .usage("process: --fields: at most one path may contain [] (got \(arrayPaths.sorted().joined(separator: ", ")))")
         }
+        let names = command.options.fields.map(\.text)
         if sortList == "none" {
             command.options.sortColumns = nil
-        } else {
+        } else if sortList == nil {
+            // Default: eventTime then eventName, as far as they are among the fields; else the first column.
+            let columns = ["eventTime", "eventName"].compactMap { names.firstIndex(of: $0) }
+            command.options.sortColumns = columns.isEmpty ? [0] : columns
+        } else if let sortList {
             var columns: [Int] = []
-            let names = command.options.fields.map(\.text)
             for part in sortList.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 guard let column = names.firstIndex(of: part) else {
                     var message = "process: --sort-by '\(part)' is not one of the --fields"
