@@ -73,6 +73,22 @@ func run() -> Int32 {
             progress.clear()
             if let path = parsed.statsPath { try writeStats(stats, to: path) }
             if !quiet { printError(stats.processSummary) }
+        case "group":
+            guard let parsed = try GroupCommand.parse(rest) else { return 0 }
+            let quiet = parsed.quiet
+            let result = try runGroup(parsed.options) { event in
+                if case .warning(let message) = event, !quiet { printError("warning: " + message) }
+            }
+            if parsed.verbose {
+                for path in result.unmatched { printError("did not match --group-by: \(path)") }
+            }
+            if parsed.options.dryRun {
+                for part in result.parts {
+                    print("\(parsed.options.destination)/\(part.name)\t\(part.files.count) files\t\(part.inputBytes) bytes")
+                }
+            }
+            if let path = parsed.statsPath { try writeStats(result.stats, to: path) }
+            if !quiet { printError(result.stats.groupSummary(dryRun: parsed.options.dryRun)) }
         case "generate":
             guard let options = try GenerateCommand.parse(rest) else { return 0 }
             let records = try generateTree(options)

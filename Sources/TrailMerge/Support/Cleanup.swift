@@ -55,8 +55,11 @@ public final class Cleanup: Sendable {
     }
 
     /// Runs `body` with signal-triggered exits held back until it returns.
-    func withSignalsDeferred<T>(_ body: () throws -> T) rethrows -> T {
-        try critical.withLock { _ in try body() }
+    func withSignalsDeferred<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        let result: Result<T, E> = critical.withLock { _ in
+            do throws(E) { return .success(try body()) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 }
 
