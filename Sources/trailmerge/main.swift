@@ -49,6 +49,8 @@ func run() -> Int32 {
         return 2
     }
     let rest = Array(arguments.dropFirst())
+    // A file-size limit (ulimit -f) must turn into a write error we can clean up after, not a kill.
+    signal(SIGXFSZ, SIG_IGN)
     Cleanup.shared.installSignalHandlers { signal in
         printError("interrupted by signal \(signal); temporary files removed, no output written")
     }
@@ -62,7 +64,9 @@ func run() -> Int32 {
             guard let parsed = try ProcessCommand.parse(rest) else { return 0 }
             let quiet = parsed.quiet
             let progress = ProgressLine(enabled: !quiet && (parsed.progress || isatty(2) == 1))
-            let stats = try runProcess(parsed.options) { event in
+            var options = parsed.options
+            options.reportProgress = progress.enabled
+            let stats = try runProcess(options) { event in
                 switch event {
                 case .warning(let message):
                     if !quiet { progress.clear(); printError("warning: " + message) }

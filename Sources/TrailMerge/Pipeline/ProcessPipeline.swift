@@ -33,6 +33,8 @@ public struct ProcessOptions: Sendable {
     /// Initial decoded-input window per worker; it grows for larger values. Tests shrink it to
     /// force values across window boundaries.
     public var readWindow = 1 << 20
+    /// Emit `RunEvent.progress` about ten times a second.
+    public var reportProgress = false
 
     public init() {}
 
@@ -64,7 +66,13 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
         arrayColumns: options.fields.map(\.hasArray))
+    let progress = options.reportProgress ? ProgressCounters() : nil
+    let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
+    defer { ticker?.stop() }
     let files = try SourceWalker(pattern: options.sourcePattern).walk(options.inputs)
+    progress?.filesTotal.store(files.count, ordering: .relaxed)
+    progress?.bytesTotal.store(files.reduce(0) { $0 + $1.size }, ordering: .relaxed)
+    progress?.set(.reading)
     let chunks = planChunks(files, targetBytes: options.chunkSize)
     let threads = max(1, min(options.threads, max(1, chunks.count)))
     let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget)
@@ -78,7 +86,7 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
         ProcessWorker(
             plan: plan, recordsPath: options.recordsPath, layout: layout,
             budget: options.memoryBudget / threads, sorter: sorter, skipBadFiles: options.skipBadFiles,
-            window: options.readWindow)
+            window: options.readWindow, progress: progress)
     }
     let box = UncheckedBox(workers)
     DispatchQueue.concurrentPerform(iterations: threads) { w in
@@ -123,6 +131,9 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
     stats.skippedFiles = skipped.sorted(by: { $0.file < $1.file }).map { files[$0.file].path }
 
     // Merge and write.
+    progress?.set(.merging)
+    progress?.rows.store(0, ordering: .relaxed)
+    var merged = 0
     let output = try OutputTarget(path: options.output)
     do {
         let sink: OutputSink
@@ -138,7 +149,10 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
             arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted
         ) { (row, length) throws(TrailMergeError) in
             try formatter.write(row, length)
+            merged &+= 1
+            if merged & 0xFFFF == 0 { progress?.rows.store(merged, ordering: .relaxed) }
         }
+        progress?.set(.writing)
         try formatter.finish()
         stats.outputBytes = sink.bytesWritten
         try output.commit()

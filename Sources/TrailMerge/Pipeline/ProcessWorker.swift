@@ -13,6 +13,7 @@ final class ProcessWorker {
     let arena: RowArena
     private let sorter: ExternalSorter
     private let skipBadFiles: Bool
+    private let progress: ProgressCounters?
     private var window: UnsafeMutablePointer<UInt8>
     private var windowCapacity: Int
 
@@ -24,8 +25,9 @@ final class ProcessWorker {
 
     init(
         plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
-        skipBadFiles: Bool, window initialSize: Int
+        skipBadFiles: Bool, window initialSize: Int, progress: ProgressCounters?
     ) {
+        self.progress = progress
         initialWindow = max(16, initialSize)
         windowCapacity = initialWindow
         scanner = RecordScanner(plan: plan, recordsPath: recordsPath)
@@ -42,6 +44,7 @@ final class ProcessWorker {
         let markBytes = arena.byteCount
         let markRows = arena.count
         let before = stats
+        defer { progress?.fileDone(bytes: file.size, rows: stats.rows - before.rows) }
         var tentativeRuns: [String] = []
         do {
             try scanFile(file, tentativeRuns: &tentativeRuns)
@@ -107,6 +110,8 @@ final class ProcessWorker {
                 }
                 return
             case .paused(let resumeAt):
+                progress?.spillsInProgress.wrappingAdd(1, ordering: .relaxed)
+                defer { progress?.spillsInProgress.wrappingSubtract(1, ordering: .relaxed) }
                 if skipBadFiles {
                     // Keep this file's rows in a run of their own, so a later failure can drop them.
                     if fileRowsStart > 0 { runs.append(try sorter.spill(arena, range: 0..<fileRowsStart)) }

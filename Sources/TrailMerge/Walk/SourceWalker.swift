@@ -66,7 +66,8 @@ public struct SourceWalker {
                 var visited: Set<[UInt64]> = [[status.device, status.inode]]
                 try walkDirectory(input, relative: "", root: input, visited: &visited, into: &files, skipped: skipped)
             case .other:
-                throw .unreadable(path: input, reason: "not a regular file or directory")
+                // Named pipes and devices given explicitly are read as streams (e.g. <(zcat ...)).
+                files.append(SourceFile(path: input, relativePath: input, root: parentDirectory(input), size: 0))
             }
         }
         return files

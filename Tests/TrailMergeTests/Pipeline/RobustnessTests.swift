@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+@testable import TrailMerge
+
+private let good = #"{"Records":[{"eventTime":"2024-01-01T00:00:01Z","eventName":"Good"}]}"#
+
+/// A folder with good files around one bad one.
+private func treeWithBadFile(_ folder: TempFolder, bad: [UInt8]) -> String {
+    folder.write("in/a.json.gz", gzip(good))
+    folder.write("in/b.json.gz", bad)
+    folder.write("in/c.json", #"{"Records":[{"eventTime":"2024-01-01T00:00:02Z","eventName":"Also"}]}"#)
+    return folder.path + "/in"
+}
+
+private let badInputs: [(String, [UInt8])] = [
+    ("truncated gzip", Array(gzip(good).dropLast(9))),
+    ("bad CRC", { var b = gzip(good); b[b.count - 7] ^= 1; return b }()),
+    ("bad header", { var b = gzip(good); b[3] = 0xE0; return b }()),
+    ("not deflate", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0]),
+    ("invalid JSON", gzip(#"{"Records":[{"eventTime":"x",}]}"#)),
+    ("records not an array", gzip(#"{"Records":{"eventTime":"x"}}"#)),
+    ("record not an object", gzip(#"{"Records":["x"]}"#)),
+]
+
+@Suite struct RobustnessTests {
+    @Test(arguments: badInputs.map(\.0))
+    func badFilesFailFastWithOneLineAndNoDebris(name: String) throws {
+        let bad = badInputs.first { $0.0 == name }!.1
+        let folder = TempFolder()
+        let input = treeWithBadFile(folder, bad: bad)
+        let temp = folder.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        let result = try runCLI(["process", input, "-o", folder.path + "/out.tsv.gz", "--temp-dir", temp, "--memory", "16KiB"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("trailmerge: \(input)/b.json.gz: byte "), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(folder.listing().sorted() == ["in", "in/a.json.gz", "in/b.json.gz", "in/c.json", "tmp"])
+    }
+
+    @Test(arguments: badInputs.map(\.0))
+    func skipBadFilesDropsOnlyTheBadFile(name: String) throws {
+        let bad = badInputs.first { $0.0 == name }!.1
+        let folder = TempFolder()
+        let input = treeWithBadFile(folder, bad: bad)
+        let stats = folder.path + "/stats.json"
+        let result = try runCLI(["process", input, "-o", "-", "--skip-bad-files", "--stats", stats, "--fields", "eventTime,eventName"])
+        #expect(result.status == 0)
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "2024-01-01T00:00:01Z\tGood\n2024-01-01T00:00:02Z\tAlso\n")
+        #expect(result.stderr.contains("skipped \(input)/b.json.gz: byte "))
+        #expect(result.stderr.contains("1 bad files skipped"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as! [String: Any]
+        #expect(json["skippedFiles"] as? [String] == ["\(input)/b.json.gz"])
+    }
+
+    @Test func skippedFilesLoseNoRowsEvenAfterTheirRowsWereSpilled() throws {
+        // The bad file produces many rows before its error, at a budget that spills mid-file.
+        let folder = TempFolder()
+        let records = (0..<400).map { #"{"eventTime":"2024-01-01T00:00:\#($0 % 60)Z","eventName":"Bad\#($0)"}"# }
+        folder.write("in/a.json", good)
+        folder.write("in/b.json", #"{"Records":["# + records.joined(separator: ",") + ",oops]}")
+        var o = options([folder.path + "/in"], fields: "eventTime,eventName")
+        o.skipBadFiles = true
+        o.memoryBudget = 16 << 10
+        o.threads = 1
+        let (bytes, stats) = try runToBytes(o, in: folder)
+        #expect(String(decoding: bytes, as: UTF8.self) == "2024-01-01T00:00:01Z\tGood\n")
+        #expect(stats.skippedFiles == [folder.path + "/in/b.json"])
+        #expect(stats.rows == 1)
+        #expect(folder.listing().filter { $0.contains("trailmerge-") }.isEmpty)
+    }
+
+    @Test func zeroLengthFilesAndEmptyMembersAreNotErrors() throws {
+        let folder = TempFolder()
+        folder.write("in/empty.json", [UInt8]())
+        folder.write("in/empty-member.json.gz", gzip(""))
+        folder.write("in/a.json", good)
+        let result = try runCLI(["process", folder.path + "/in", "-o", "-", "--fields", "eventName"])
+        #expect(result.status == 0)
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "Good\n")
+        #expect(result.stderr.contains("warning: \(folder.path)/in/empty.json: empty file; 0 records"))
+    }
+
+    @Test func aSingleValueOverTheLimitFailsClearly() throws {
+        let folder = TempFolder()
+        var big = Array(#"{"Records":[{"eventTime":"t","blob":""#.utf8)
+        big += [UInt8](repeating: 0x61, count: ProcessWorker.maxValueSize + 10)
+        big += Array(#""}]}"#.utf8)
+        let file = folder.write("big.json", big)
+        #expect {
+            _ = try runToBytes(options([file], fields: "eventTime"), in: folder)
+        } throws: { error in
+            (error as? TrailMergeError)?.description == "\(file): byte 12: a single JSON value is larger than the 64 MiB limit"
+        }
+    }
+
+    @Test func aRecordLargerThanTheBudgetIsStillProcessed() throws {
+        let folder = TempFolder()
+        let name = String(repeating: "n", count: 200_000)
+        let file = folder.write("r.json", #"{"Records":[{"eventTime":"b","eventName":"\#(name)"},{"eventTime":"a","eventName":"x"}]}"#)
+        var o = options([file], fields: "eventTime,eventName")
+        o.memoryBudget = 16 << 10
+        let (bytes, stats) = try runToBytes(o, in: folder)
+        #expect(String(decoding: bytes, as: UTF8.self) == "a\tx\nb\t\(name)\n")
+        #expect(stats.rows == 2)
+    }
+
+    @Test func aFileThatVanishesBeforeItIsReadIsNamed() throws {
+        let folder = TempFolder()
+        folder.write("in/a.json", good)
+        let gone = folder.write("in/b.json", good)
+        var o = options([folder.path + "/in"], fields: "eventName")
+        o.inputs = [folder.path + "/in/a.json", gone]
+        try FileManager.default.removeItem(atPath: gone)
+        #expect { _ = try runToBytes(o, in: folder) } throws: { error in
+            (error as? TrailMergeError)?.description == "\(gone): cannot stat: no such file or directory"
+        }
+    }
+
+    @Test func missingOutputFolderAndUnusableTempFolderAreClearErrors() throws {
+        let folder = TempFolder()
+        let input = folder.write("a.json", good)
+        let noDir = try runCLI(["process", input, "-o", folder.path + "/missing/out.tsv"])
+        #expect(noDir.status == 1)
+        #expect(noDir.stderr.contains("output directory \(folder.path)/missing does not exist"))
+        let notDir = folder.write("plainfile", "x")
+        let badTemp = try runCLI(["process", input, "-o", folder.path + "/o.tsv", "--temp-dir", notDir, "--memory", "16KiB"])
+        #expect(badTemp.status == 0, "one small file never spills, so the temp folder is not needed")
+        let spill = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/o2.tsv", "--temp-dir", notDir, "--memory", "16KiB"])
+        #expect(spill.status == 1)
+        #expect(spill.stderr.contains("\(notDir): cannot create a temp directory"))
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/o2.tsv"))
+    }
+
+    @Test func aFullDiskIsAWriteErrorWithNoDebris() throws {
+        let folder = TempFolder()
+        let out = folder.path + "/out.tsv"
+        let command = "ulimit -f 64; '\(executablePath)' process '\(fixturesPath)/sample' -o '\(out)' --temp-dir '\(folder.path)' --memory 16KiB"
+        let result = try runTool("/bin/bash", ["-c", command + " 2>&1; echo \"status=$?\""])
+        let text = String(decoding: result, as: UTF8.self)
+        #expect(text.contains("status=1"), "\(text)")
+        #expect(text.contains("file too large"))
+        #expect(folder.listing().isEmpty, "\(folder.listing())")
+    }
+
+    @Test func fewFileDescriptorsForceMorePassesNotFailure() throws {
+        let folder = TempFolder()
+        let out = folder.path + "/out.tsv"
+        let stats = folder.path + "/s.json"
+        let command = "ulimit -n 20; exec '\(executablePath)' process '\(fixturesPath)/sample' -o '\(out)' --memory 16KiB --threads 1 --stats '\(stats)'"
+        _ = try runTool("/bin/bash", ["-c", command])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as! [String: Any]
+        #expect((json["mergePasses"] as? Int ?? 0) >= 3)
+        let reference = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--quiet"])
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: out))) == reference.stdout)
+    }
+
+    @Test(arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130))])
+    func signalsRemoveTempFilesAndPartialOutput(signal: Int32, status: Int32) throws {
+        let folder = TempFolder()
+        let fifo = folder.path + "/blocked.json"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let temp = folder.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executablePath)
+        // One worker blocks on the pipe while the other spills the sample: a run in mid-flight.
+        process.arguments = ["process", fixturesPath + "/sample", fifo, "-o", folder.path + "/out.tsv", "--temp-dir", temp,
+                             "--memory", "16KiB", "--threads", "2", "--chunk-size", "1", "--quiet"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var spilled = false
+        for _ in 0..<200 {
+            let dirs = (try? FileManager.default.contentsOfDirectory(atPath: temp)) ?? []
+            if let dir = dirs.first, !((try? FileManager.default.contentsOfDirectory(atPath: temp + "/" + dir)) ?? []).isEmpty {
+                spilled = true
+                break
+            }
+            usleep(20_000)
+        }
+        #expect(spilled)
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == status)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temp).isEmpty)
+        #expect(folder.listing().sorted() == ["blocked.json", "tmp"])
+    }
+
+    @Test func progressLineIsDrawnAndErased() throws {
+        let result = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--progress", "--memory", "16KiB", "--threads", "1"])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("\r\u{1B}[K"))
+        #expect(!result.stderr.isEmpty)
+        let quiet = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--quiet"])
+        #expect(quiet.stderr.isEmpty)
+    }
+}
