@@ -116,3 +116,9 @@ func record(time: String, name: String, user: String? = nil, ip: String? = "10.0
     }
     return "{" + parts.joined(separator: ",") + "}"
 }
+
+/// True when the tests (and so the executable next to them) were built with a sanitizer.
+let runningUnderSanitizer: Bool = {
+    let handle = dlopen(nil, RTLD_NOW)
+    return dlsym(handle, "__tsan_init") != nil || dlsym(handle, "__asan_init") != nil
+}()
