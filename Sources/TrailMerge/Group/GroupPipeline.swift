@@ -84,7 +84,6 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
         }
     }
     var groups: [String: [SourceFile]] = [:]
-    var considered = Set<String>()
     for file in candidates {
         guard let captures = pattern.captures(in: file.relativePath) else {
             result.unmatched.append(file.relativePath)
@@ -92,7 +91,6 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
         }
         let key = try groupKey(captures: captures, template: options.nameTemplate, path: file.path)
         guard !key.isEmpty else { throw .group("\(file.path): the group key is empty; check the --group-by captures") }
-        considered.insert(file.relativePath)
         if let size = previous[file.relativePath], size == file.size { continue }
         groups[key, default: []].append(file)
     }
@@ -202,7 +200,6 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
             }
         }
     }
-    _ = considered
     result.stats.seconds = secondsSince(started)
     return result
 }

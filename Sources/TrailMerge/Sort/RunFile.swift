@@ -11,7 +11,10 @@ final class RunWriter {
 
     init(path: String, bufferSize: Int) throws(TrailMergeError) {
         self.path = path
-        writer = try BufferedWriter(creating: path, capacity: bufferSize, exclusive: true)
+        // Created with signal handling held back, so a cleanup cannot miss a file made meanwhile.
+        writer = try Cleanup.shared.withSignalsDeferred { () throws(TrailMergeError) in
+            try BufferedWriter(creating: path, capacity: bufferSize, exclusive: true)
+        }
     }
 
     @inline(__always)

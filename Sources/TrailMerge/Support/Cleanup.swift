@@ -54,7 +54,8 @@ public final class Cleanup: Sendable {
         Cleanup.signalSources = made
     }
 
-    /// Runs `body` with signal-triggered exits held back until it returns.
+    /// Runs `body` with signal-triggered cleanup held back until it returns. Temp files are created
+    /// inside it, so the cleanup never races with the creation of a file it would miss.
     func withSignalsDeferred<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         let result: Result<T, E> = critical.withLock { _ in
             do throws(E) { return .success(try body()) } catch { return .failure(error) }
@@ -80,12 +81,15 @@ final class AtomicFile {
         } else {
             throw .writeFailed(path: path, reason: "output directory \(dir) does not exist")
         }
-        Cleanup.shared.register(file: tempPath)
-        do {
-            writer = try BufferedWriter(creating: tempPath, exclusive: true)
-        } catch {
-            Cleanup.shared.forget(tempPath)
-            throw error
+        let temp = tempPath
+        writer = try Cleanup.shared.withSignalsDeferred { () throws(TrailMergeError) in
+            Cleanup.shared.register(file: temp)
+            do throws(TrailMergeError) {
+                return try BufferedWriter(creating: temp, exclusive: true)
+            } catch {
+                Cleanup.shared.forget(temp)
+                throw error
+            }
         }
     }
 
@@ -120,13 +124,16 @@ final class TempDirectory: @unchecked Sendable {
         let result: Result<String, TrailMergeError> = state.withLock { st in
             if st.path == nil {
                 var template = Array((parent + "/trailmerge-XXXXXX").utf8CString)
-                let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-                guard made != nil else {
+                let made: String? = Cleanup.shared.withSignalsDeferred {
+                    guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return nil }
+                    let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    Cleanup.shared.register(directory: path)
+                    return path
+                }
+                guard let made else {
                     return .failure(.writeFailed(path: parent, reason: "cannot create a temp directory: \(errnoText())"))
                 }
-                let path = String(cString: template)
-                Cleanup.shared.register(directory: path)
-                st.path = path
+                st.path = made
             }
             st.counter += 1
             return .success("\(st.path!)/\(prefix)-\(st.counter)")
