@@ -44,6 +44,16 @@ let fixturesPath: String = {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
 }()
 
+/// The error `body` throws, when it is a `TrailMergeError`; nil when it succeeds.
+func trailMergeError(_ body: () throws -> Void) -> TrailMergeError? {
+    do {
+        try body()
+        return nil
+    } catch {
+        return error as? TrailMergeError
+    }
+}
+
 /// Runs `process` through the library into a temp file and returns the output's decoded bytes.
 func runToBytes(_ options: ProcessOptions, in folder: TempFolder, name: String = "out.tsv") throws -> (bytes: [UInt8], stats: RunStats) {
     var options = options

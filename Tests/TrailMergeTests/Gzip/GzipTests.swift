@@ -12,14 +12,7 @@ private func process(_ bytes: [UInt8], name: String = "f.json.gz") throws -> Str
 }
 
 private func failure(_ bytes: [UInt8]) -> TrailMergeError? {
-    do {
-        _ = try process(bytes)
-        return nil
-    } catch let error as TrailMergeError {
-        return error
-    } catch {
-        return nil
-    }
+    trailMergeError { _ = try process(bytes) }
 }
 
 @Suite struct GzipTests {

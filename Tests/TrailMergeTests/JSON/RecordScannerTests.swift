@@ -22,14 +22,7 @@ private func tsv(_ json: String, fields: String) throws -> String {
 private func rejection(_ json: String, records: String = "Records") -> TrailMergeError? {
     let folder = TempFolder()
     let file = folder.write("bad.json", json)
-    do {
-        _ = try runToBytes(options([file], fields: "eventTime", records: records), in: folder)
-        return nil
-    } catch let error as TrailMergeError {
-        return error
-    } catch {
-        return nil
-    }
+    return trailMergeError { _ = try runToBytes(options([file], fields: "eventTime", records: records), in: folder) }
 }
 
 @Suite struct RecordScannerTests {

@@ -4,6 +4,12 @@ import Testing
 
 private let good = #"{"Records":[{"eventTime":"2024-01-01T00:00:01Z","eventName":"Good"}]}"#
 
+/// A folder with good files around the bad input called `name`.
+private func treeWithBadFile(named name: String) -> (folder: TempFolder, input: String) {
+    let folder = TempFolder()
+    return (folder, treeWithBadFile(folder, bad: badInputs.first { $0.0 == name }!.1))
+}
+
 /// A folder with good files around one bad one.
 private func treeWithBadFile(_ folder: TempFolder, bad: [UInt8]) -> String {
     folder.write("in/a.json.gz", gzip(good))
@@ -25,9 +31,7 @@ private let badInputs: [(String, [UInt8])] = [
 @Suite struct RobustnessTests {
     @Test(arguments: badInputs.map(\.0))
     func badFilesFailFastWithOneLineAndNoDebris(name: String) throws {
-        let bad = badInputs.first { $0.0 == name }!.1
-        let folder = TempFolder()
-        let input = treeWithBadFile(folder, bad: bad)
+        let (folder, input) = treeWithBadFile(named: name)
         let temp = folder.path + "/tmp"
         try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
         let result = try runCLI(["process", input, "-o", folder.path + "/out.tsv.gz", "--temp-dir", temp, "--memory", "16KiB"])
@@ -39,9 +43,7 @@ private let badInputs: [(String, [UInt8])] = [
 
     @Test(arguments: badInputs.map(\.0))
     func skipBadFilesDropsOnlyTheBadFile(name: String) throws {
-        let bad = badInputs.first { $0.0 == name }!.1
-        let folder = TempFolder()
-        let input = treeWithBadFile(folder, bad: bad)
+        let (folder, input) = treeWithBadFile(named: name)
         let stats = folder.path + "/stats.json"
         let result = try runCLI(["process", input, "-o", "-", "--skip-bad-files", "--stats", stats, "--fields", "eventTime,eventName"])
         #expect(result.status == 0)
@@ -199,9 +201,7 @@ private let badInputs: [(String, [UInt8])] = [
 @Suite struct GroupRobustnessTests {
     @Test(arguments: badInputs.map(\.0).filter { !["invalid JSON", "records not an array", "record not an object"].contains($0) })
     func badGzipFailsTheGroupNamingTheFileAndDeletesNothing(name: String) throws {
-        let bad = badInputs.first { $0.0 == name }!.1
-        let folder = TempFolder()
-        let input = treeWithBadFile(folder, bad: bad)
+        let (folder, input) = treeWithBadFile(named: name)
         let before = folder.listing()
         let result = try runCLI(["group", input, folder.path + "/dest", "--group-by", #"(.)\.json.*"#,
                                  "--output-codec", "gzip", "--delete-on-success"])
