@@ -29,53 +29,48 @@ final class PlainSink: OutputSink {
 
 extension GzipDeflater: @unchecked Sendable {}
 
-/// Compresses each block into its own gzip member on a pool of threads, writing members in order.
-final class ParallelGzipSink: OutputSink, @unchecked Sendable {
+/// Runs block jobs on a thread pool and writes their results in submission order.
+/// At most `maxInFlight` jobs are queued or running at once, which bounds the memory they hold.
+final class OrderedBlockWriter: @unchecked Sendable {
     private struct State {
         var nextToWrite = 0
         var done: [Int: [UInt8]] = [:]
         var error: TrailMergeError?
-        var idle: [GzipDeflater] = []
         var written = 0
     }
 
     private let writer: BufferedWriter
-    private let level: Int
     private let slots: DispatchSemaphore
     private let group = DispatchGroup()
-    private let queue = DispatchQueue(label: "trailmerge.deflate", qos: .userInitiated, attributes: .concurrent)
+    private let queue = DispatchQueue(label: "trailmerge.blocks", qos: .userInitiated, attributes: .concurrent)
     private let state = Mutex(State())
+    /// Only touched by the submitting thread.
     private var submitted = 0
 
-    init(writer: BufferedWriter, level: Int, maxInFlight: Int) {
+    init(writer: BufferedWriter, maxInFlight: Int) {
         self.writer = writer
-        self.level = level
         slots = DispatchSemaphore(value: max(1, maxInFlight))
     }
 
-    func write(_ block: ByteBuffer) throws(TrailMergeError) {
+    /// Queues `job`; its result is written after every earlier job's.
+    func submit(_ job: @escaping @Sendable () -> [UInt8]) throws(TrailMergeError) {
         if let error = state.withLock({ $0.error }) { throw error }
-        let bytes = block.array
         let sequence = submitted
         submitted += 1
         slots.wait()
         group.enter()
         queue.async { [self] in
-            let deflater = state.withLock { $0.idle.popLast() } ?? GzipDeflater(level: level)
-            var member: [UInt8] = []
-            bytes.withUnsafeBytes { deflater.compressMember($0, appendingTo: &member) }
+            let result = job()
             state.withLock { st in
-                st.idle.append(deflater)
-                st.done[sequence] = member
+                st.done[sequence] = result
                 while let ready = st.done.removeValue(forKey: st.nextToWrite) {
                     st.nextToWrite += 1
-                    if st.error == nil {
-                        do throws(TrailMergeError) {
-                            try writer.write(ready)
-                            st.written += ready.count
-                        } catch {
-                            st.error = error
-                        }
+                    guard st.error == nil else { continue }
+                    do throws(TrailMergeError) {
+                        try writer.write(ready)
+                        st.written += ready.count
+                    } catch {
+                        st.error = error
                     }
                 }
             }
@@ -84,6 +79,7 @@ final class ParallelGzipSink: OutputSink, @unchecked Sendable {
         }
     }
 
+    /// Waits for every job and flushes the writer.
     func finish() throws(TrailMergeError) {
         group.wait()
         if let error = state.withLock({ $0.error }) { throw error }
@@ -91,4 +87,47 @@ final class ParallelGzipSink: OutputSink, @unchecked Sendable {
     }
 
     var bytesWritten: Int { state.withLock { $0.written } }
+}
+
+/// A stack of reusable per-job resources (deflaters, formatters) shared by pool threads.
+final class ResourcePool<T>: @unchecked Sendable {
+    private let idle = Mutex<[UnsafeSendable<T>]>([])
+    private let make: () -> T
+
+    init(make: @escaping () -> T) { self.make = make }
+
+    func take() -> T { idle.withLock { $0.popLast()?.value } ?? make() }
+    func give(_ item: T) { idle.withLock { $0.append(UnsafeSendable(value: item)) } }
+}
+
+/// Carries a value that one thread at a time uses across a lock.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+}
+
+/// Compresses each block into its own gzip member on a pool of threads, writing members in order.
+final class ParallelGzipSink: OutputSink, @unchecked Sendable {
+    private let blocks: OrderedBlockWriter
+    private let deflaters: ResourcePool<GzipDeflater>
+
+    init(writer: BufferedWriter, level: Int, maxInFlight: Int) {
+        blocks = OrderedBlockWriter(writer: writer, maxInFlight: maxInFlight)
+        deflaters = ResourcePool { GzipDeflater(level: level) }
+    }
+
+    func write(_ block: ByteBuffer) throws(TrailMergeError) {
+        let bytes = block.array
+        let deflaters = self.deflaters
+        try blocks.submit {
+            let deflater = deflaters.take()
+            defer { deflaters.give(deflater) }
+            var member: [UInt8] = []
+            bytes.withUnsafeBytes { deflater.compressMember($0, appendingTo: &member) }
+            return member
+        }
+    }
+
+    func finish() throws(TrailMergeError) { try blocks.finish() }
+
+    var bytesWritten: Int { blocks.bytesWritten }
 }

@@ -12,16 +12,16 @@ final class RowFormatter {
 
     private let format: OutputFormat
     private let layout: RowLayout
+    private let names: [String]
     private var decoder: RowDecoder
-    private let block = ByteBuffer(capacity: RowFormatter.blockSize + (64 << 10))
-    private let sink: OutputSink
     private let jsonKeys: [[UInt8]]
-    private(set) var rows = 0
+    /// The formatted text so far; the caller takes it and resets `count`.
+    let block = ByteBuffer(capacity: RowFormatter.blockSize + (64 << 10))
 
-    init(format: OutputFormat, layout: RowLayout, names: [String], header: Bool, sink: OutputSink) {
+    init(format: OutputFormat, layout: RowLayout, names: [String]) {
         self.format = format
         self.layout = layout
-        self.sink = sink
+        self.names = names
         decoder = RowDecoder(columnCount: layout.keyOrder.count)
         jsonKeys = names.enumerated().map { index, name in
             let scratch = ByteBuffer(capacity: 64)
@@ -30,21 +30,24 @@ final class RowFormatter {
             scratch.append(":")
             return scratch.array
         }
-        if header && format != .jsonl {
-            for (index, name) in names.enumerated() {
-                if index > 0 { block.append(format == .tsv ? 0x09 : 0x2C) }
-                let bytes = Array(name.utf8)
-                bytes.withUnsafeBufferPointer { appendValue($0) }
-            }
-            block.append(format == .csv ? "\r\n" : "\n")
-        }
     }
 
     deinit { decoder.deallocate() }
 
-    /// Formats one encoded row.
+    /// Appends the column names line (tsv and csv; JSON Lines has none).
+    func appendHeader() {
+        guard format != .jsonl else { return }
+        for (index, name) in names.enumerated() {
+            if index > 0 { block.append(format == .tsv ? 0x09 : 0x2C) }
+            let bytes = Array(name.utf8)
+            bytes.withUnsafeBufferPointer { appendValue($0) }
+        }
+        block.append(format == .csv ? "\r\n" : "\n")
+    }
+
+    /// Formats one encoded row onto `block`.
     @inline(__always)
-    func write(_ row: UnsafePointer<UInt8>, _ length: Int) throws(TrailMergeError) {
+    func write(_ row: UnsafePointer<UInt8>, _ length: Int) {
         decoder.split(row, length)
         let columns = layout.positionOfField.count
         switch format {
@@ -63,20 +66,6 @@ final class RowFormatter {
             }
             block.append("}\n")
         }
-        rows += 1
-        if block.count >= RowFormatter.blockSize { try flushBlock() }
-    }
-
-    private func flushBlock() throws(TrailMergeError) {
-        guard block.count > 0 else { return }
-        try sink.write(block)
-        block.count = 0
-        block.shrink(to: RowFormatter.blockSize + (64 << 10))
-    }
-
-    func finish() throws(TrailMergeError) {
-        try flushBlock()
-        try sink.finish()
     }
 
     @inline(__always)

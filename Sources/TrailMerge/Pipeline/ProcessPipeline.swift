@@ -136,25 +136,20 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
     var merged = 0
     let output = try OutputTarget(path: options.output)
     do {
-        let sink: OutputSink
-        switch options.compression {
-        case .none: sink = PlainSink(writer: output.writer)
-        case .gzip:
-            sink = ParallelGzipSink(writer: output.writer, level: options.compressionLevel, maxInFlight: options.threads + 1)
-        }
-        let formatter = RowFormatter(
-            format: options.format, layout: layout, names: options.fields.map(\.text),
-            header: options.header, sink: sink)
+        let rowOutput = RowOutput(
+            writer: output.writer, format: options.format, layout: layout, names: options.fields.map(\.text),
+            header: options.header, compression: options.compression, level: options.compressionLevel,
+            threads: options.threads)
         stats.mergePasses = try sorter.merge(
             arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted
         ) { (row, length) throws(TrailMergeError) in
-            try formatter.write(row, length)
+            try rowOutput.write(row, length)
             merged &+= 1
             if merged & 0xFFFF == 0 { progress?.rows.store(merged, ordering: .relaxed) }
         }
         progress?.set(.writing)
-        try formatter.finish()
-        stats.outputBytes = sink.bytesWritten
+        try rowOutput.finish()
+        stats.outputBytes = rowOutput.bytesWritten
         try output.commit()
         stats.outputFiles = 1
     } catch {

@@ -144,11 +144,16 @@ public final class StageProbe {
     public func format() throws(TrailMergeError) -> Measurement {
         guard let arena else { return Measurement(seconds: 0, bytes: 0, rows: 0, checksum: 0) }
         text.count = 0
-        let sink = CollectingSink(into: text)
-        let formatter = RowFormatter(format: .tsv, layout: layout, names: ProcessOptions.defaultFields.map(\.text), header: false, sink: sink)
+        let formatter = RowFormatter(format: .tsv, layout: layout, names: ProcessOptions.defaultFields.map(\.text))
         return try timed { () throws(TrailMergeError) in
-            try arena.forEachRow { (row, length) throws(TrailMergeError) in try formatter.write(row, length) }
-            try formatter.finish()
+            try arena.forEachRow { (row, length) throws(TrailMergeError) in
+                formatter.write(row, length)
+                if formatter.block.count >= RowFormatter.blockSize {
+                    text.append(formatter.block.base, formatter.block.count)
+                    formatter.block.count = 0
+                }
+            }
+            text.append(formatter.block.base, formatter.block.count)
             return (text.count, arena.count, text.count)
         }
     }
@@ -173,11 +178,3 @@ public final class StageProbe {
     }
 }
 
-/// An output sink that keeps every byte in memory (used to measure formatting alone).
-final class CollectingSink: OutputSink {
-    private let buffer: ByteBuffer
-    init(into buffer: ByteBuffer) { self.buffer = buffer }
-    func write(_ block: ByteBuffer) throws(TrailMergeError) { buffer.append(block.base, block.count) }
-    func finish() throws(TrailMergeError) {}
-    var bytesWritten: Int { buffer.count }
-}
