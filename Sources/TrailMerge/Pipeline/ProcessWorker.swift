@@ -41,8 +41,7 @@ final class ProcessWorker {
 
     /// Reads one file completely. With `skipBadFiles`, a bad file contributes no rows and is recorded.
     func process(_ file: SourceFile, index: Int) throws(TrailMergeError) {
-        let markBytes = arena.byteCount
-        let markRows = arena.count
+        let mark = arena.mark()
         let before = stats
         defer { progress?.fileDone(bytes: file.size, rows: stats.rows - before.rows) }
         var tentativeRuns: [String] = []
@@ -60,7 +59,7 @@ final class ProcessWorker {
             }
             // Drop every row this file produced: spilled ones with their runs, the rest from the arena.
             for run in tentativeRuns { removeFile(run) }
-            if tentativeRuns.isEmpty { arena.rollBack(toBytes: markBytes, rows: markRows) } else { arena.reset() }
+            if tentativeRuns.isEmpty { arena.rollBack(to: mark) } else { arena.reset() }
             stats = before
             stats.files += 1
             stats.inputBytes += file.size

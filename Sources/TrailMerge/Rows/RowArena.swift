@@ -1,13 +1,13 @@
-/// A worker's in-memory rows: encoded row bytes in one arena plus a reference (prefix key, offset,
-/// length) per row. In: `RecordValues` from the scanner. Out: rows in sort order, for a spill run or
-/// for the final merge. Invariant: `usedBytes` counts arena bytes plus references, and is what the
-/// memory budget is checked against.
-import Glibc
+/// A worker's in-memory rows: encoded row bytes in fixed-size blocks plus a reference (prefix key,
+/// address, length) per row. In: `RecordValues` from the scanner. Out: rows in sort order, for a
+/// spill run or for the final merge. Invariants: rows never move once written (blocks are never
+/// reallocated, only reused after `reset`); `usedBytes` counts row bytes plus references, and is
+/// what the memory budget is checked against.
 
 /// Where one encoded row lives in an arena, with its comparison prefix.
 struct RowRef {
     var key: RowKey
-    var offset: Int
+    var row: UnsafePointer<UInt8>
     var length: Int
 }
 
@@ -42,8 +42,14 @@ final class RowArena {
     private let columnCount: Int
     private let keyOrder: UnsafeMutablePointer<Int>
     private let isArrayColumn: UnsafeMutablePointer<Bool>
-    private(set) var bytes: UnsafeMutablePointer<UInt8>
-    private var byteCapacity: Int
+    /// Row storage: blocks of `blockSize` bytes, filled in order; `current` is being filled.
+    private var blocks: [UnsafeMutablePointer<UInt8>] = []
+    private var current = -1
+    private var blockUsed = 0
+    /// Blocks larger than `blockSize`, made for single rows that do not fit a block; freed on reset.
+    private var oversize: [UnsafeMutablePointer<UInt8>] = []
+    private let blockSize: Int
+    /// Row bytes written since the last reset.
     private(set) var byteCount = 0
     private(set) var refs: UnsafeMutablePointer<RowRef>
     private var refCapacity: Int
@@ -51,16 +57,24 @@ final class RowArena {
     /// The budget this arena may fill before it asks to be spilled.
     let budget: Int
 
+    /// A position to roll back to (see `mark` and `rollBack`).
+    struct Mark {
+        fileprivate let block: Int
+        fileprivate let used: Int
+        fileprivate let bytes: Int
+        fileprivate let rows: Int
+        fileprivate let oversize: Int
+    }
+
     init(layout: RowLayout, budget: Int) {
         self.layout = layout
         self.budget = max(budget, 8 << 10)
+        blockSize = min(4 << 20, max(16 << 10, self.budget / 8))
         columnCount = layout.keyOrder.count
         keyOrder = .allocate(capacity: max(columnCount, 1))
         keyOrder.initialize(from: layout.keyOrder, count: columnCount)
         isArrayColumn = .allocate(capacity: max(columnCount, 1))
         isArrayColumn.initialize(from: layout.arrayColumns, count: columnCount)
-        byteCapacity = min(self.budget, 1 << 20)
-        bytes = .allocate(capacity: byteCapacity)
         refCapacity = 8192
         refs = .allocate(capacity: refCapacity)
     }
@@ -68,37 +82,54 @@ final class RowArena {
     deinit {
         keyOrder.deallocate()
         isArrayColumn.deallocate()
-        bytes.deallocate()
+        for block in blocks { block.deallocate() }
+        for block in oversize { block.deallocate() }
         refs.deallocate()
     }
 
-    /// Arena bytes plus row references.
+    /// Row bytes plus row references.
     var usedBytes: Int { byteCount + count * RowArena.refSize }
 
     /// True once the arena has reached its budget.
     var isFull: Bool { usedBytes >= budget }
 
-    /// Drops all rows but keeps the storage (up to the budget) for the next run.
+    /// Drops all rows but keeps the regular blocks for the next run.
     func reset() {
+        for block in oversize { block.deallocate() }
+        oversize.removeAll()
+        current = -1
+        blockUsed = 0
         byteCount = 0
         count = 0
     }
 
-    /// Truncates back to a previous `(byteCount, count)` mark.
-    func rollBack(toBytes mark: Int, rows: Int) {
-        byteCount = min(byteCount, mark)
-        count = min(count, rows)
+    func mark() -> Mark {
+        Mark(block: current, used: blockUsed, bytes: byteCount, rows: count, oversize: oversize.count)
     }
 
-    private func reserveBytes(_ extra: Int) {
-        guard byteCount + extra > byteCapacity else { return }
-        var newCapacity = byteCapacity * 2
-        while newCapacity < byteCount + extra { newCapacity *= 2 }
-        let newBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBytes.update(from: bytes, count: byteCount)
-        bytes.deallocate()
-        bytes = newBytes
-        byteCapacity = newCapacity
+    /// Truncates back to `mark`, dropping every row added since.
+    func rollBack(to mark: Mark) {
+        while oversize.count > mark.oversize { oversize.removeLast().deallocate() }
+        current = mark.block
+        blockUsed = mark.used
+        byteCount = mark.bytes
+        count = mark.rows
+    }
+
+    /// Room for `size` contiguous bytes: the rest of the current block, the next block, or an
+    /// oversize block for a row larger than a block.
+    @inline(__always)
+    private func space(for size: Int) -> UnsafeMutablePointer<UInt8> {
+        if current >= 0 && blockUsed + size <= blockSize { return blocks[current] + blockUsed }
+        if size > blockSize {
+            let block = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+            oversize.append(block)
+            return block
+        }
+        current += 1
+        if current == blocks.count { blocks.append(.allocate(capacity: blockSize)) }
+        blockUsed = 0
+        return blocks[current]
     }
 
     private func growRefs() {
@@ -123,9 +154,8 @@ final class RowArena {
                 size += isArrayColumn[c] ? (values.elementCount > 0 ? values.elementLengths[r] : 0) : values.lengths[c]
             }
             if values.hasLowBytes { size *= 2 }
-            reserveBytes(size)
-            let rowStart = byteCount
-            var out = bytes + byteCount
+            let rowStart = space(for: size)
+            var out = rowStart
             for k in 0..<columnCount {
                 let c = keyOrder[k]
                 let start: Int
@@ -162,10 +192,12 @@ final class RowArena {
                 out[0] = 0
                 out += 1
             }
-            byteCount = out - bytes
+            let length = out - rowStart
+            byteCount += length
+            if size <= blockSize { blockUsed += length }
             if count == refCapacity { growRefs() }
-            let length = byteCount - rowStart
-            (refs + count).initialize(to: RowRef(key: RowKey(bytes + rowStart, length), offset: rowStart, length: length))
+            let row = UnsafePointer(rowStart)
+            (refs + count).initialize(to: RowRef(key: RowKey(row, length), row: row, length: length))
             count += 1
         }
         return rows
@@ -175,10 +207,9 @@ final class RowArena {
     func sort(_ range: Range<Int>? = nil) {
         let range = range ?? 0..<count
         guard layout.sorted, range.count > 1 else { return }
-        let base = UnsafePointer(bytes)
         var buffer = UnsafeMutableBufferPointer(start: refs + range.lowerBound, count: range.count)
         buffer.sort { a, b in
-            rowPrecedes(a.key, base + a.offset, a.length, b.key, base + b.offset, b.length)
+            rowPrecedes(a.key, a.row, a.length, b.key, b.row, b.length)
         }
     }
 
@@ -188,16 +219,15 @@ final class RowArena {
     ) throws(TrailMergeError) {
         for r in range ?? 0..<count {
             let ref = refs[r]
-            try body(bytes + ref.offset, ref.length)
+            try body(ref.row, ref.length)
         }
     }
 
-    /// Releases storage beyond a small floor (after the final merge no longer needs the rows).
+    /// Returns every block to the allocator (after the final merge no longer needs the rows).
     func releaseStorage() {
         reset()
-        bytes.deallocate()
-        byteCapacity = 4096
-        bytes = .allocate(capacity: byteCapacity)
+        for block in blocks { block.deallocate() }
+        blocks.removeAll()
         refs.deallocate()
         refCapacity = 64
         refs = .allocate(capacity: refCapacity)

@@ -14,7 +14,7 @@ final class MergeCursor {
     init(arena: RowArena) {
         self.arena = arena
         reader = nil
-        row = UnsafePointer(arena.bytes)
+        row = UnsafePointer<UInt8>(bitPattern: 1)!
     }
 
     init(reader: RunReader) {
@@ -30,7 +30,7 @@ final class MergeCursor {
             guard index < arena.count else { return false }
             let ref = arena.refs[index]
             index += 1
-            row = UnsafePointer(arena.bytes + ref.offset)
+            row = ref.row
             length = ref.length
             key = ref.key
             return true
