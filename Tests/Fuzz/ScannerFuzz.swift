@@ -48,7 +48,7 @@ public func fuzzScanner(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let split = scan(doc, cut: size > 0 ? 12 + Int(payload[0]) % (size + 1) : 12)
     precondition(whole == split, "windowed scan disagrees with whole scan")
     let oracle: [[UInt8]]?
-    if let docs = try? OracleParser.documents(doc) {
+    if let docs = try? OracleParser.documents(doc), (try? OracleTable.validateShape(documents: docs)) != nil {
         oracle = OracleTable.rows(documents: docs, fields: ["a"]).map { $0[0] }
     } else {
         oracle = nil

@@ -116,6 +116,8 @@ private func rejection(_ json: String, records: String = "Records") -> TrailMerg
         #"{"Records":{"eventTime":"t"}}"#,
         #"{"Records":[1]}"#,
         #"{"Records":[{"eventTime":"t"}]} {"Records":["#,
+        // Found by the scanner fuzzer (scanner-crash-9ec8d927): a number among object records.
+        "{\"Records\":[{\"a\":[]},{},\t{},{},0,\t {}]}",
     ])
     func invalidJSONIsRejectedNamingFileAndOffset(json: String) throws {
         let error = try #require(rejection(json))

@@ -2,6 +2,29 @@
 import Foundation
 
 enum OracleTable {
+    /// Throws when the documents have the wrong shape: a records value that is not an array, or a
+    /// record that is not an object (the contract's rules beyond JSON grammar).
+    static func validateShape(documents: [OracleValue], records: String = "Records") throws {
+        for doc in documents {
+            var items: [OracleValue]
+            if records == "." {
+                items = [doc]
+            } else {
+                var node: OracleValue? = doc
+                for key in records.split(separator: ".") {
+                    guard case .object? = node else { node = nil; break }
+                    node = node?.member(String(key))
+                }
+                guard let node else { continue }
+                guard case .array(let values) = node else { throw OracleError(description: "records value is not an array") }
+                items = values
+            }
+            for item in items {
+                guard case .object = item else { throw OracleError(description: "record is not an object") }
+            }
+        }
+    }
+
     /// Rows (column values as decoded UTF-8 bytes) from the given decoded documents.
     static func rows(documents: [OracleValue], fields: [String], records: String = "Records") -> [[[UInt8]]] {
         var rows: [[[UInt8]]] = []
@@ -108,7 +131,9 @@ enum OracleTable {
         var all: [[[UInt8]]] = []
         for file in files {
             let data = try decodedContents(file)
-            all += rows(documents: try OracleParser.documents(data), fields: fields, records: records)
+            let documents = try OracleParser.documents(data)
+            try validateShape(documents: documents, records: records)
+            all += rows(documents: documents, fields: fields, records: records)
         }
         return sorted(all, by: sortBy)
     }
