@@ -153,7 +153,16 @@ final class RecordScanner {
                         documentHasRecords = false
                         phase = .objectFirst
                     } else {
+                        let first = p[i]
                         try skipValue(&i)
+                        // A top-level number or literal must end at whitespace or the end of input
+                        // ("00" or "truex" is garbage, not two documents).
+                        if first != 0x5B && first != 0x22 {
+                            if i >= end && !eof { throw .needMore }
+                            if i < end && !(p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09) {
+                                throw invalid(i, "unexpected bytes after a top-level value")
+                            }
+                        }
                         warnings.append((documentStart, "document is not an object, so it has no \(recordsPathText) array; 0 records"))
                     }
                 case .objectFirst, .objectNext:

@@ -118,6 +118,9 @@ private func rejection(_ json: String, records: String = "Records") -> TrailMerg
         #"{"Records":[{"eventTime":"t"}]} {"Records":["#,
         // Found by the scanner fuzzer (scanner-crash-9ec8d927): a number among object records.
         "{\"Records\":[{\"a\":[]},{},\t{},{},0,\t {}]}",
+        // Found by the scanner fuzzer (scanner-crash-9ee6a631): "00" after a document is not two numbers.
+        #"{"Records":[]} 00 {"Records":[]}"#,
+        #"{"Records":[]} truefalse"#,
     ])
     func invalidJSONIsRejectedNamingFileAndOffset(json: String) throws {
         let error = try #require(rejection(json))

@@ -61,7 +61,16 @@ struct OracleParser {
         var docs: [OracleValue] = []
         parser.whitespace()
         while parser.i < bytes.count {
-            docs.append(try parser.value(depth: 0))
+            let value = try parser.value(depth: 0)
+            docs.append(value)
+            // A top-level scalar other than a string must be followed by whitespace or the end.
+            switch value {
+            case .number, .bool, .null:
+                if parser.i < bytes.count && ![0x20, 0x09, 0x0A, 0x0D].contains(bytes[parser.i]) {
+                    throw OracleError(description: "garbage after a top-level value at \(parser.i)")
+                }
+            default: break
+            }
             parser.whitespace()
         }
         return docs
