@@ -41,7 +41,7 @@ import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 def row(name, base):
     m, b = r[name]["mean"], r[base]["mean"]
-    return f"| {name} | {m:.3f} ± {r[name]['stddev']:.3f} s | {m / b:.2f}× {base} |"
+    return f"| {name} | {m:.3f} ± {r[name]['stddev']:.3f} s | {m / b:.2f}× {base.replace('|', chr(92) + '|')} |"
 print("| command | mean ± sd (5 runs) | ratio |\n|---|---|---|")
 print(f"| cat loop | {r['cat loop']['mean']:.3f} ± {r['cat loop']['stddev']:.3f} s | baseline |")
 print(row("group keep", "cat loop"))

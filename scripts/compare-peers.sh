@@ -2,7 +2,7 @@
 # Runs the default trailmerge job on ROOT through trailmerge and its peers (ClickHouse embedded,
 # DuckDB, jq + GNU sort, a plain Python json script), times each with peak RSS, times the zcat
 # inflate floor, and checks that every output holds the same rows in the same order (sha256 of
-# the rows after undoing each tool's escaping).
+# the rows after undoing each tool's escaping; with --memory, against trailmerge at its default budget).
 #
 # usage: scripts/compare-peers.sh [--install] [--threads N] [--skip PEER[,PEER]] [--memory SIZE] ROOT
 set -euo pipefail
@@ -62,6 +62,8 @@ export here tm
 tm_memory=${memory:+--memory $memory}
 export tm_memory
 run trailmerge pg bash -c '"$tm" process "$root" -o "$OUT" --threads "$threads" --quiet $tm_memory'
+# With --memory, the default-budget output is the reference the small-budget output must equal.
+[ -n "$memory" ] && run trailmerge-default-memory pg bash -c '"$tm" process "$root" -o "$OUT" --threads "$threads" --quiet'
 run chdb ch bash -c 'python3 "$here/peers/chdb_job.py" "$root" "$OUT" "$threads"'
 run duckdb raw bash -c 'python3 "$here/peers/duckdb_job.py" "$root" "$OUT" "$threads"'
 run jq-sort pg bash -c '"$here/peers/jq_sort.sh" "$root" "$OUT"'
@@ -70,10 +72,11 @@ run python-json pg bash -c 'python3 "$here/peers/python_json.py" "$root" "$OUT"'
 # Report.
 tm_secs=$(printf '%s\n' "${results[@]}" | awk '$1 == "trailmerge" { print $2 }')
 reference=$(printf '%s\n' "${results[@]}" | awk '$1 == "trailmerge" { print $5 }')
+[ -n "$memory" ] && reference=$(printf '%s\n' "${results[@]}" | awk '$1 == "trailmerge-default-memory" { print $5 }')
 files=$(find "$root" -name '*.json.gz' | wc -l)
 json_mb=$(find "$root" -name '*.json.gz' -print0 | xargs -0 zcat | wc -c | awk '{ printf "%.0f", $1 / 1e6 }')
 echo "tree: $root ($files files, $json_mb MB of JSON), threads: $threads${memory:+, trailmerge --memory $memory}"
-printf '| %-11s | %9s | %12s | %9s | %-34s | %-20s |\n' tool seconds "peak RSS MB" rows "same rows as trailmerge" "ratio"
+printf '| %-11s | %9s | %12s | %9s | %-34s | %-20s |\n' tool seconds "peak RSS MB" rows "same rows as the reference" "ratio"
 printf '|%s|%s|%s|%s|%s|%s|\n' -------------  ----------- -------------- ----------- ------------------------------------ ----------------------
 status=0
 for line in "${results[@]}"; do
@@ -86,7 +89,7 @@ for line in "${results[@]}"; do
   ratio="-"
   if [ "$secs" != "failed" ] && [ -n "$tm_secs" ]; then
     case $name in
-      trailmerge) ratio=$(awk -v a="$tm_secs" -v b="$floor_secs" 'BEGIN { printf "%.2fx the zcat floor", a / b }') ;;
+      trailmerge|trailmerge-default-memory) ratio=$(awk -v a="$secs" -v b="$floor_secs" 'BEGIN { printf "%.2fx the zcat floor", a / b }') ;;
       zcat-floor) ratio="1.00x" ;;
       *) ratio=$(awk -v a="$secs" -v b="$tm_secs" 'BEGIN { printf "trailmerge %.1fx faster", a / b }') ;;
     esac
