@@ -95,8 +95,13 @@ struct ToolResult {
 
 /// Runs the executable with `arguments` (stdin closed) and collects its output.
 func runCLI(_ arguments: [String], environment: [String: String]? = nil) throws -> ToolResult {
+    try runCLIThrough(executablePath, arguments, environment: environment)
+}
+
+/// Runs `tool` (the executable, or a wrapper such as unshare) and collects its output.
+func runCLIThrough(_ tool: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ToolResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: executablePath)
+    process.executableURL = URL(fileURLWithPath: tool)
     process.arguments = arguments
     if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe()

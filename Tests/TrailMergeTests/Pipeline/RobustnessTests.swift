@@ -251,3 +251,65 @@ private let badInputs: [(String, [UInt8])] = [
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder.path + "/dest")) ?? []).isEmpty)
     }
 }
+
+/// True when `unshare --user` can run a command as an unprivileged user (permission checks apply
+/// to it even though the tests run as root).
+private let canDropPrivileges: Bool = {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
+    return (try? runTool("/usr/bin/unshare", ["--user", "true"])) != nil
+}()
+
+@Suite struct PermissionTests {
+    /// A world-accessible folder with a readable file and the given locked entry.
+    private func tree(lock: String, mode: mode_t) -> (TempFolder, String) {
+        let folder = TempFolder()
+        folder.write("in/ok/a.json", #"{"Records":[{"eventTime":"t"}]}"#)
+        folder.write("in/locked/b.json", #"{"Records":[{"eventTime":"u"}]}"#)
+        for path in [folder.path, folder.path + "/in", folder.path + "/in/ok", folder.path + "/in/locked"] { chmod(path, 0o777) }
+        chmod(folder.path + "/in/ok/a.json", 0o644)
+        chmod(folder.path + "/in/locked/b.json", 0o644)
+        chmod(folder.path + "/in/" + lock, mode)
+        return (folder, folder.path + "/in/" + lock)
+    }
+
+    private func runUnprivileged(_ arguments: [String]) throws -> ToolResult {
+        try runCLIThrough("/usr/bin/unshare", ["--user", executablePath] + arguments)
+    }
+
+    @Test(.enabled(if: canDropPrivileges, "needs unshare --user"))
+    func anUnreadableDirectoryIsNamed() throws {
+        let (folder, locked) = tree(lock: "locked", mode: 0)
+        let result = try runUnprivileged(["process", folder.path + "/in", "-o", folder.path + "/out.tsv"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "trailmerge: \(locked): cannot read directory: permission denied\n")
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/out.tsv"))
+    }
+
+    @Test(.enabled(if: canDropPrivileges, "needs unshare --user"))
+    func anUnreadableFileIsNamedAndSkippable() throws {
+        let (folder, locked) = tree(lock: "locked/b.json", mode: 0)
+        let result = try runUnprivileged(["process", folder.path + "/in", "-o", folder.path + "/out.tsv"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "trailmerge: \(locked): cannot open: permission denied\n")
+        let skipping = try runUnprivileged(["process", folder.path + "/in", "-o", "-", "--skip-bad-files", "--fields", "eventTime"])
+        #expect(skipping.status == 0)
+        #expect(String(decoding: skipping.stdout, as: UTF8.self) == "t\n")
+    }
+
+    @Test(.enabled(if: canDropPrivileges, "needs unshare --user"))
+    func unwritableOutputAndTempFoldersAreClearErrors() throws {
+        let (folder, _) = tree(lock: "locked", mode: 0o755)
+        let readOnly = folder.path + "/ro"
+        try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true)
+        chmod(readOnly, 0o555)
+        let output = try runUnprivileged(["process", folder.path + "/in", "-o", readOnly + "/out.tsv"])
+        #expect(output.status == 1)
+        #expect(output.stderr.hasPrefix("trailmerge: \(readOnly)/.out.tsv.tmp-"))
+        #expect(output.stderr.contains("cannot create: permission denied"))
+        let temp = try runUnprivileged(["process", fixturesPath + "/sample", "-o", folder.path + "/o.tsv",
+                                        "--temp-dir", readOnly, "--memory", "16KiB"])
+        #expect(temp.status == 1)
+        #expect(temp.stderr == "trailmerge: \(readOnly): cannot create a temp directory: permission denied\n")
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/o.tsv"))
+    }
+}
