@@ -36,7 +36,7 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
         case .group(let message):
             return message
         case .interrupted(let signal):
-            return "interrupted by signal \(signal); temporary files removed"
+            return "interrupted by signal \(signal); temporary files removed, no output written"
         }
     }
 
@@ -46,17 +46,6 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
         case .usage: return 2
         case .interrupted(let signal): return 128 + signal
         default: return 1
-        }
-    }
-
-    /// The file this error is about, when there is one.
-    public var path: String? {
-        switch self {
-        case .unreadable(let path, _), .corruptGzip(let path, _, _), .invalidJSON(let path, _, _),
-            .tooLarge(let path, _, _):
-            return path
-        default:
-            return nil
         }
     }
 }

@@ -1,6 +1,5 @@
 /// The live progress line on stderr: phase, files and bytes done of the total, rows, rate and ETA.
 /// Refreshed at most ten times a second and erased before anything else is printed.
-import Synchronization
 import TrailMerge
 
 #if canImport(Glibc)
@@ -15,7 +14,7 @@ final class ProgressLine: Sendable {
     }
 
     let enabled: Bool
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(enabled: Bool) { self.enabled = enabled }
 

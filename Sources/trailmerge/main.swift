@@ -52,7 +52,7 @@ func run() -> Int32 {
     // A file-size limit (ulimit -f) must turn into a write error we can clean up after, not a kill.
     signal(SIGXFSZ, SIG_IGN)
     Cleanup.shared.installSignalHandlers { signal in
-        printError("interrupted by signal \(signal); temporary files removed, no output written")
+        printError(TrailMergeError.interrupted(signal: signal).description)
     }
     do throws(TrailMergeError) {
         switch command {

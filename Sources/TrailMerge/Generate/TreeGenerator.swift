@@ -36,7 +36,7 @@ public func generateTree(_ options: GeneratorOptions) throws(TrailMergeError) ->
         throw .usage("generate: --files, --records-per-file and --days must be positive")
     }
     try makeDirectories(options.destination)
-    let failure = Mutex<TrailMergeError?>(nil)
+    let failure = Locked<TrailMergeError?>(nil)
     let threads = max(1, min(options.threads, max(1, options.files)))
     let next = Atomic<Int>(0)
     DispatchQueue.concurrentPerform(iterations: threads) { _ in

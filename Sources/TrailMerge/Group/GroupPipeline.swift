@@ -141,7 +141,7 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
     }
     let tempBox = UncheckedBox(temps)
     let next = Atomic<Int>(0)
-    let failure = Mutex<(index: Int, error: TrailMergeError)?>(nil)
+    let failure = Locked<(index: Int, error: TrailMergeError)?>(nil)
     let written = Atomic<Int>(0)
     let threads = max(1, min(options.threads, parts.count))
     DispatchQueue.concurrentPerform(iterations: threads) { _ in

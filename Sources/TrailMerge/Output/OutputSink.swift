@@ -2,7 +2,6 @@
 /// as written or as gzip members compressed in parallel and written in order. Invariant: blocks
 /// reach the file in submission order; at most `maxInFlight` blocks are buffered at once.
 import Dispatch
-import Synchronization
 
 protocol OutputSink: AnyObject {
     /// Takes the block's bytes (the buffer may be reused after the call returns).
@@ -43,7 +42,7 @@ final class OrderedBlockWriter: @unchecked Sendable {
     private let slots: DispatchSemaphore
     private let group = DispatchGroup()
     private let queue = DispatchQueue(label: "trailmerge.blocks", qos: .userInitiated, attributes: .concurrent)
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Only touched by the submitting thread.
     private var submitted = 0
 
@@ -91,7 +90,7 @@ final class OrderedBlockWriter: @unchecked Sendable {
 
 /// A stack of reusable per-job resources (deflaters, formatters) shared by pool threads.
 final class ResourcePool<T>: @unchecked Sendable {
-    private let idle = Mutex<[UnsafeSendable<T>]>([])
+    private let idle = Locked<[UnsafeSendable<T>]>([])
     private let make: () -> T
 
     init(make: @escaping () -> T) { self.make = make }

@@ -81,7 +81,7 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
     // Workers: each takes the next chunk until none remain or one of them fails.
     let nextChunk = Atomic<Int>(0)
     let failed = Atomic<Bool>(false)
-    let firstError = Mutex<(file: Int, error: TrailMergeError)?>(nil)
+    let firstError = Locked<(file: Int, error: TrailMergeError)?>(nil)
     let workers = (0..<threads).map { _ in
         ProcessWorker(
             plan: plan, recordsPath: options.recordsPath, layout: layout,

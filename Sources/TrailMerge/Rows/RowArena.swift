@@ -222,14 +222,4 @@ final class RowArena {
             try body(ref.row, ref.length)
         }
     }
-
-    /// Returns every block to the allocator (after the final merge no longer needs the rows).
-    func releaseStorage() {
-        reset()
-        for block in blocks { block.deallocate() }
-        blocks.removeAll()
-        refs.deallocate()
-        refCapacity = 64
-        refs = .allocate(capacity: refCapacity)
-    }
 }

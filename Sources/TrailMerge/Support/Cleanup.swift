@@ -11,11 +11,11 @@ public final class Cleanup: Sendable {
     /// The process-wide registry.
     public static let shared = Cleanup()
 
-    private let paths = Mutex<[String: Bool]>([:])  // path -> isDirectory
+    private let paths = Locked<[String: Bool]>([:])  // path -> isDirectory
     /// Kept alive for the life of the process; written once, before any signal can arrive.
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
     /// Set while sources are being deleted by `group --delete-on-success`; signals wait for it.
-    private let critical = Mutex<Bool>(false)
+    private let critical = Locked<Bool>(false)
 
     func register(file path: String) { paths.withLock { $0[path] = false } }
     func register(directory path: String) { paths.withLock { $0[path] = true } }
@@ -115,7 +115,7 @@ final class AtomicFile {
 /// A private directory for spill runs, created lazily and removed when the run ends.
 final class TempDirectory: @unchecked Sendable {
     let parent: String
-    private let state = Mutex<(path: String?, counter: Int)>((nil, 0))
+    private let state = Locked<(path: String?, counter: Int)>((nil, 0))
 
     init(parent: String) { self.parent = parent }
 
