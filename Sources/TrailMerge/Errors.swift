@@ -16,6 +16,10 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
     case writeFailed(path: String, reason: String)
     /// The group stage found a problem with a file or group.
     case group(String)
+    /// Nothing matched the inputs or filters; the message says what was seen and skipped.
+    case noInput(String)
+    /// `--strict` turned warnings into a failure.
+    case strict(String)
     /// A signal arrived; the run was cancelled and cleaned up.
     case interrupted(signal: Int32)
 
@@ -33,7 +37,7 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
             return "\(path): byte \(offset): a single JSON value is larger than the \(formatSize(limit)) limit"
         case .writeFailed(let path, let reason):
             return "\(path): \(reason)"
-        case .group(let message):
+        case .group(let message), .noInput(let message), .strict(let message):
             return message
         case .interrupted(let signal):
             return "interrupted by signal \(signal); temporary files removed, no output written"

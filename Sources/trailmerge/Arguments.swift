@@ -53,24 +53,6 @@ struct ArgumentReader {
     }
 }
 
-/// The known name with the smallest edit distance to `name`, when it is close enough.
-func closest(_ name: String, in candidates: [String]) -> String? {
-    func distance(_ a: [Character], _ b: [Character]) -> Int {
-        var previous = Array(0...b.count)
-        for (i, ca) in a.enumerated() {
-            var current = [i + 1]
-            for (j, cb) in b.enumerated() {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
-    }
-    let scored = candidates.map { ($0, distance(Array(name), Array($0))) }.min { $0.1 < $1.1 }
-    guard let best = scored, best.1 <= max(2, name.count / 3) else { return nil }
-    return best.0
-}
-
 func parseCount(_ text: String, option: String, command: String, range: ClosedRange<Int>) throws(TrailMergeError) -> Int {
     guard let value = Int(text), range.contains(value) else {
         throw .usage("\(command): \(option) '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")

@@ -13,7 +13,8 @@ let groupHelp = """
       --group-by REGEX         must match the whole relative path and have at least one capture group
       --src-pattern REGEX      narrow the candidates first (searched in the relative path)
       --name TEMPLATE          name outputs from the captures instead, e.g. '$1/$2-$3-$4' ('/' makes folders)
-      --target-size MiB        cut groups into parts of about this much input, at file boundaries;
+      --target-size SIZE       cut groups into parts of about this much input, at file boundaries
+                               (a plain number is MiB, as in S3DistCp; or 256MiB, 1GiB, ...);
                                a part closes once it reaches the target, so it can exceed it by one
                                file; parts are named <key>-0<suffix>, <key>-1<suffix>, ...
       --output-codec keep|gzip|none
@@ -23,13 +24,17 @@ let groupHelp = """
       --output-manifest PATH   write a gzip JSON-lines manifest of the sources (S3DistCp format)
       --previous-manifest PATH skip sources listed there with the same baseName and size
       --delete-on-success      delete sources after every output is written, fsynced and renamed
-      --dry-run                print the plan and write nothing
+      --dry-run                check the destinations, print the plan and write nothing
+      --allow-empty            exit 0 when no file matched (default: exit 1)
       --threads N              groups written in parallel (default: number of cores)
       --verbose                list the files that did not match --group-by
       --stats FILE             write the run's figures as JSON
       --quiet                  print nothing but errors
+      --progress               progress even without a terminal (a plain line every 5 s)
 
-    An existing output is never overwritten: the next free part number is taken and reported.
+    DEST, the manifest and the stats folders are checked before any input is read; parts, manifest
+    and stats appear together when the run succeeds, and nothing changes when it fails. An
+    existing output is never overwritten: the next free part number is taken and reported.
 
     Example (one file per account, region and day):
       trailmerge group AWSLogs/ daily/ \\
@@ -39,14 +44,14 @@ let groupHelp = """
 
 struct GroupCommand {
     var options = GroupOptions()
-    var statsPath: String?
     var quiet = false
     var verbose = false
+    var progress = false
 
     static let known = [
         "--group-by", "--src-pattern", "--name", "--target-size", "--output-codec", "--compression-level",
         "--output-manifest", "--previous-manifest", "--delete-on-success", "--dry-run", "--threads",
-        "--verbose", "--stats", "--quiet", "--help", "-h",
+        "--verbose", "--stats", "--quiet", "--progress", "--allow-empty", "--help", "-h",
     ]
 
     static func parse(_ words: [String]) throws(TrailMergeError) -> GroupCommand? {
@@ -66,6 +71,8 @@ struct GroupCommand {
                 case "--dry-run": command.options.dryRun = true
                 case "--verbose": command.verbose = true
                 case "--quiet": command.quiet = true
+                case "--progress": command.progress = true
+                case "--allow-empty": command.options.allowEmpty = true
                 default:
                     let value = try reader.value(for: name, inline: inline)
                     switch name {
@@ -75,10 +82,12 @@ struct GroupCommand {
                         guard !value.isEmpty else { throw .usage("group: --name needs a template such as '$1/$2'") }
                         command.options.nameTemplate = value
                     case "--target-size":
-                        guard let mib = Double(value), mib > 0 else {
-                            throw .usage("group: --target-size '\(value)' is not a positive number of MiB")
+                        if let mib = Double(value) {
+                            guard mib > 0 else { throw .usage("group: --target-size '\(value)' must be above 0") }
+                            command.options.targetSize = Int(mib * 1_048_576)
+                        } else {
+                            command.options.targetSize = try parseSizeOption(value, option: name, command: "group", minimum: 1)
                         }
-                        command.options.targetSize = Int(mib * 1_048_576)
                     case "--output-codec":
                         guard let codec = OutputCodec(rawValue: value) else {
                             throw .usage("group: --output-codec '\(value)' is not one of keep, gzip, none")
@@ -90,7 +99,7 @@ struct GroupCommand {
                     case "--previous-manifest": command.options.previousManifest = value
                     case "--threads":
                         command.options.threads = try parseCount(value, option: name, command: "group", range: 1...1024)
-                    case "--stats": command.statsPath = value
+                    case "--stats": command.options.statsPath = value
                     default: break
                     }
                 }

@@ -14,6 +14,7 @@ let processHelp = """
       --records PATH           array of records in each document (default: Records);
                                '.' makes every top-level value a record (NDJSON)
       --skip-bad-files         skip unreadable/corrupt/invalid files (no rows from them), exit 0
+      --allow-empty            exit 0 with a valid empty output when no file matched (default: exit 1)
 
     Columns and order:
       --fields LIST            comma-separated dotted paths; one may contain [] to explode an array
@@ -27,7 +28,7 @@ let processHelp = """
       --format tsv|csv|jsonl   override the format taken from the extension
       --compression gzip|none  override the compression taken from the extension
       --compression-level N    gzip level 1-9 (default: 1)
-      --header                 write column names first (tsv, csv)
+      --header                 write column names first (tsv and csv only)
 
     Resources:
       --memory SIZE            budget for row buffers (default: 1GiB or a quarter of RAM)
@@ -36,28 +37,33 @@ let processHelp = """
       --temp-dir DIR           where spilled runs go (default: $TMPDIR or /tmp)
 
     Reporting:
-      --stats FILE             write the run's figures as JSON
+      --stats FILE             write the run's figures as JSON (committed together with the output)
+      --strict                 fail (exit 1, nothing written) when a --fields or --records path
+                               matched nothing; without it such paths only warn
       --quiet                  print nothing but errors
-      --progress               show a live progress line even when stderr is not a terminal
+      --progress               progress even without a terminal (a plain line every 5 s), or with -o -
 
     Examples:
       trailmerge process AWSLogs/ -o events.tsv.gz
       trailmerge process logs/ -o events.csv --header --memory 256MiB --threads 8
       trailmerge process events.ndjson --records . --fields eventTime,eventName -o -
 
-    Exit status: 0 success, 1 failure (unreadable, corrupt or invalid input, I/O), 2 usage error.
+    Destinations (output, --stats, --temp-dir) are checked before any input is read; the output and
+    the stats file appear together when the run succeeds, and nothing changes when it fails.
+
+    Exit status: 0 success, 1 failure (no input, unreadable, corrupt or invalid input, I/O, --strict),
+    2 usage error, 128+N when stopped by signal N.
     """
 
 struct ProcessCommand {
     var options = ProcessOptions()
-    var statsPath: String?
     var quiet = false
     var progress = false
 
     static let known = [
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
-        "--stats", "--quiet", "--progress", "--skip-bad-files", "--help", "-h",
+        "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--help", "-h",
     ]
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
@@ -83,6 +89,8 @@ struct ProcessCommand {
                 case "--quiet": command.quiet = true
                 case "--progress": command.progress = true
                 case "--skip-bad-files": command.options.skipBadFiles = true
+                case "--allow-empty": command.options.allowEmpty = true
+                case "--strict": command.options.strict = true
                 default:
                     let value = try reader.value(for: name, inline: inline)
                     switch name {
@@ -114,7 +122,7 @@ struct ProcessCommand {
                         command.options.chunkSize = try parseSizeOption(value, option: name, command: "process", minimum: 1)
                     case "--temp-dir": command.options.tempDirectory = value
                     case "--src-pattern": command.options.sourcePattern = try SourcePattern(value)
-                    case "--stats": command.statsPath = value
+                    case "--stats": command.options.statsPath = value
                     default: break
                     }
                 }
@@ -141,6 +149,9 @@ struct ProcessCommand {
         }
         command.options.format = chosenFormat
         command.options.compression = compression ?? inferredCompression
+        if command.options.header && chosenFormat == .jsonl {
+            throw .usage("process: --header applies to tsv and csv output; JSON Lines rows carry their keys")
+        }
         if let level { command.options.compressionLevel = level }
 
         if let fieldList {

@@ -1,5 +1,7 @@
-/// The live progress line on stderr: phase, files and bytes done of the total, rows, rate and ETA.
-/// Refreshed at most ten times a second and erased before anything else is printed.
+/// The live progress line on stderr, in the summary's units (files n/N, MB of JSON, MB/s of JSON;
+/// for `group`, MB of input), with the merge's pass k/n, rows written of the pass's total and an
+/// ETA. On a terminal it is redrawn at most ten times a second and erased before anything else is
+/// printed; without one (`--progress` into a log) it prints a plain line every few seconds.
 import TrailMerge
 
 #if canImport(Glibc)
@@ -7,45 +9,119 @@ import Glibc
 #endif
 
 final class ProgressLine: Sendable {
+    enum Mode { case off, terminal, plain }
+
     private struct State {
-        var lastDraw = ContinuousClock.now - .seconds(1)
+        var lastDraw: ContinuousClock.Instant?
         var visible = false
+        var finished = false
         let started = ContinuousClock.now
+        /// When the current phase (or merge pass) began, for its ETA.
+        var phaseKey = -1
+        var phaseStarted = ContinuousClock.now
     }
 
-    let enabled: Bool
+    let mode: Mode
+    /// Seconds between plain lines: `TRAILMERGE_PROGRESS_INTERVAL`, default 5.
+    private let plainInterval: Duration = {
+        if let text = getenv("TRAILMERGE_PROGRESS_INTERVAL").map({ String(cString: $0) }), let value = Double(text), value >= 0 {
+            return .milliseconds(Int(value * 1000))
+        }
+        return .seconds(5)
+    }()
+    /// Bytes shown are JSON (process) or input (group).
+    private let unit: String
     private let state = Locked(State())
 
-    init(enabled: Bool) { self.enabled = enabled }
+    init(mode: Mode, unit: String) {
+        self.mode = mode
+        self.unit = unit
+    }
+
+    /// The mode for a command: off when quiet; for `-o -`, off unless `--progress` is given and
+    /// stdout is not a terminal; plain lines when `--progress` is given without a terminal.
+    static func mode(quiet: Bool, requested: Bool, outputIsStdout: Bool) -> Mode {
+        if quiet { return .off }
+        // Rows on stdout may reach the terminal through a pipe (`-o - | head`), where a redrawn
+        // line would mix with them: draw only when asked, and never onto stdout's own terminal.
+        if outputIsStdout && (isatty(1) == 1 || !requested) { return .off }
+        if isatty(2) == 1 { return .terminal }
+        return requested ? .plain : .off
+    }
+
+    var enabled: Bool { mode != .off }
 
     func update(_ event: RunEvent) {
-        guard enabled, case .progress(let phase, let filesDone, let filesTotal, let bytesDone, let bytesTotal, let rows) = event else { return }
+        guard mode != .off, case .progress(let p) = event else { return }
         state.withLock { st in
+            guard !st.finished else { return }
             let now = ContinuousClock.now
-            guard now - st.lastDraw >= .milliseconds(100) else { return }
-            st.lastDraw = now
-            let elapsed = Double((now - st.started).components.seconds) + Double((now - st.started).components.attoseconds) / 1e18
-            let rate = elapsed > 0 ? Double(bytesDone) / 1e6 / elapsed : 0
-            var line = "\(phase): \(filesDone)/\(filesTotal) files, "
-            line += "\(formatSize(bytesDone))/\(formatSize(bytesTotal)), \(rows) rows, \(formatDecimal(rate, places: 1)) MB/s"
-            if rate > 0 && bytesTotal > bytesDone && phase == "reading" {
-                let eta = Double(bytesTotal - bytesDone) / 1e6 / rate
-                line += ", ETA \(formatDecimal(eta, places: 0)) s"
+            let key = p.phase == .merging ? 100 + p.mergePass : (p.phase == .spilling ? ProgressSnapshot.Phase.reading.rawValue : p.phase.rawValue)
+            let newPhase = key != st.phaseKey
+            if newPhase {
+                st.phaseKey = key
+                st.phaseStarted = now
             }
-            var text = "\r\u{1B}[K" + line
+            let interval: Duration = mode == .terminal ? .milliseconds(100) : plainInterval
+            // A new phase is drawn at once on a terminal; otherwise at most once per interval.
+            if !(newPhase && mode == .terminal) {
+                if let last = st.lastDraw, now - last < interval { return }
+                if st.lastDraw == nil && mode == .plain && now - st.started < interval { return }
+            }
+            st.lastDraw = now
+            let line = render(p, elapsed: seconds(now - st.started), phaseElapsed: seconds(now - st.phaseStarted))
+            var text = mode == .terminal ? "\r\u{1B}[K" + line : line + "\n"
             text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-            st.visible = true
+            st.visible = mode == .terminal
         }
     }
 
-    /// Erases the line if it is showing.
+    private func render(_ p: ProgressSnapshot, elapsed: Double, phaseElapsed: Double) -> String {
+        func eta(done: Int, total: Int) -> String {
+            guard done > 0, total > done, phaseElapsed > 0.2 else { return "" }
+            let remaining = phaseElapsed * Double(total - done) / Double(done)
+            return ", ETA \(formatDecimal(remaining, places: 0)) s"
+        }
+        switch p.phase {
+        case .walking:
+            return "walking the inputs…"
+        case .reading, .spilling:
+            let rate = elapsed > 0 ? Double(p.bytesDone) / 1e6 / elapsed : 0
+            return "\(p.phase == .spilling ? "spilling" : "reading"): \(p.filesDone)/\(p.filesTotal) files, "
+                + "\(formatDecimal(Double(p.bytesDone) / 1e6, places: 1)) MB of \(unit), "
+                + "\(formatDecimal(rate, places: 1)) MB/s of \(unit), \(p.rows) rows"
+                + eta(done: p.inputBytesDone, total: p.inputBytesTotal)
+        case .merging:
+            return "merging: pass \(p.mergePass)/\(p.mergePasses), \(p.rowsWritten)/\(p.rowsTotal) rows"
+                + eta(done: p.rowsWritten, total: p.rowsTotal)
+        case .writing:
+            if p.filesTotal > 0 && unit == "input" {
+                return "writing: \(p.filesDone)/\(p.filesTotal) files, \(formatDecimal(Double(p.inputBytesDone) / 1e6, places: 1)) "
+                    + "of \(formatDecimal(Double(p.inputBytesTotal) / 1e6, places: 1)) MB of input"
+                    + eta(done: p.inputBytesDone, total: p.inputBytesTotal)
+            }
+            return "writing: finishing the output"
+        }
+    }
+
+    private func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Erases the line if it is showing (before a warning is printed).
     func clear() {
-        guard enabled else { return }
+        guard mode == .terminal else { return }
         state.withLock { st in
             guard st.visible else { return }
             var text = "\r\u{1B}[K"
             text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
             st.visible = false
         }
+    }
+
+    /// Erases the line for good: nothing is drawn after this (the summary follows).
+    func finish() {
+        clear()
+        state.withLock { $0.finished = true }
     }
 }

@@ -20,12 +20,14 @@ let mainHelp = """
 
     Examples:
       trailmerge process AWSLogs/ -o events.tsv.gz
-      trailmerge group AWSLogs/ daily/ --group-by '.*/CloudTrail/([^/]+)/(\\d+)/(\\d+)/(\\d+)/[^/]+'
+      trailmerge group AWSLogs/ daily/ \\
+        --group-by '([0-9]+)/CloudTrail/([^/]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/[^/]+\\.json\\.gz' \\
+        --name '$1/$2/$3-$4-$5'
       trailmerge generate /tmp/tree --files 200
 
     Options:
-      -h, --help     show this help
-      --version      show the version
+      -h, --help        show this help ('trailmerge help COMMAND' for a command's)
+      -V, --version     show the version
     """
 
 func printError(_ message: String) {
@@ -38,10 +40,6 @@ func printLine(_ message: String) {
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
-func writeStats(_ stats: RunStats, to path: String) throws(TrailMergeError) {
-    try writeTextFileAtomically(stats.json, to: path)
-}
-
 func run() -> Int32 {
     let arguments = Array(CommandLine.arguments.dropFirst())
     guard let command = arguments.first else {
@@ -51,38 +49,59 @@ func run() -> Int32 {
     let rest = Array(arguments.dropFirst())
     // A file-size limit (ulimit -f) must turn into a write error we can clean up after, not a kill.
     signal(SIGXFSZ, SIG_IGN)
-    Cleanup.shared.installSignalHandlers { signal in
+    let cleanup = Cleanup()
+    cleanup.installSignalHandlers { signal in
         printError(TrailMergeError.interrupted(signal: signal).description)
+    }
+    /// Prints warnings (erasing the progress line first) and feeds progress to the line.
+    func eventHandler(_ progress: ProgressLine, quiet: Bool) -> @Sendable (RunEvent) -> Void {
+        return { event in
+            switch event {
+            case .warning(let message):
+                if !quiet { progress.clear(); printError("warning: " + message) }
+            case .progress:
+                progress.update(event)
+            }
+        }
     }
     do throws(TrailMergeError) {
         switch command {
-        case "-h", "--help", "help":
+        case "-h", "--help":
             print(mainHelp)
-        case "--version", "version":
+        case "help":
+            switch rest.first {
+            case nil: print(mainHelp)
+            case "process": print(processHelp)
+            case "group": print(groupHelp)
+            case "generate": print(generateHelp)
+            case let other?:
+                var message = "help: unknown command '\(other)'"
+                if let suggestion = closest(other, in: ["process", "group", "generate"]) { message += "; did you mean '\(suggestion)'?" }
+                throw .usage(message)
+            }
+        case "--version", "-V", "version":
             print(version)
         case "process":
             guard let parsed = try ProcessCommand.parse(rest) else { return 0 }
             let quiet = parsed.quiet
-            let progress = ProgressLine(enabled: !quiet && (parsed.progress || isatty(2) == 1))
+            let progress = ProgressLine(
+                mode: ProgressLine.mode(quiet: quiet, requested: parsed.progress, outputIsStdout: parsed.options.output == "-"),
+                unit: "JSON")
             var options = parsed.options
             options.reportProgress = progress.enabled
-            let stats = try runProcess(options) { event in
-                switch event {
-                case .warning(let message):
-                    if !quiet { progress.clear(); printError("warning: " + message) }
-                case .progress:
-                    progress.update(event)
-                }
-            }
-            progress.clear()
-            if let path = parsed.statsPath { try writeStats(stats, to: path) }
+            let stats = try runProcess(options, cleanup: cleanup, events: eventHandler(progress, quiet: quiet))
+            progress.finish()
             if !quiet { printError(stats.processSummary) }
         case "group":
             guard let parsed = try GroupCommand.parse(rest) else { return 0 }
             let quiet = parsed.quiet
-            let result = try runGroup(parsed.options) { event in
-                if case .warning(let message) = event, !quiet { printError("warning: " + message) }
-            }
+            let progress = ProgressLine(
+                mode: ProgressLine.mode(quiet: quiet || parsed.options.dryRun, requested: parsed.progress, outputIsStdout: false),
+                unit: "input")
+            var options = parsed.options
+            options.reportProgress = progress.enabled
+            let result = try runGroup(options, cleanup: cleanup, events: eventHandler(progress, quiet: quiet))
+            progress.finish()
             if parsed.verbose {
                 for path in result.unmatched { printError("did not match --group-by: \(path)") }
             }
@@ -91,12 +110,11 @@ func run() -> Int32 {
                     print("\(parsed.options.destination)/\(part.name)\t\(part.files.count) files\t\(part.inputBytes) bytes")
                 }
             }
-            if let path = parsed.statsPath { try writeStats(result.stats, to: path) }
             if !quiet { printError(result.stats.groupSummary(dryRun: parsed.options.dryRun)) }
         case "generate":
             guard let options = try GenerateCommand.parse(rest) else { return 0 }
             let records = try generateTree(options)
-            printError("generated \(options.files) files, \(records) records under \(options.destination)")
+            printError("generated \(plural(options.files, "file")), \(plural(records, "record")) under \(options.destination)")
         default:
             var message = "unknown command '\(command)'"
             if let suggestion = closest(command, in: ["process", "group", "generate"]) {
@@ -106,7 +124,7 @@ func run() -> Int32 {
         }
         return 0
     } catch {
-        Cleanup.shared.removeAll()
+        cleanup.removeAll()
         printError(error.description)
         return error.exitCode
     }

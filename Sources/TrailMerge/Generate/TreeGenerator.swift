@@ -36,34 +36,22 @@ public func generateTree(_ options: GeneratorOptions) throws(TrailMergeError) ->
         throw .usage("generate: --files, --records-per-file and --days must be positive")
     }
     try makeDirectories(options.destination)
-    let failure = Locked<TrailMergeError?>(nil)
     let threads = max(1, min(options.threads, max(1, options.files)))
-    let next = Atomic<Int>(0)
-    DispatchQueue.concurrentPerform(iterations: threads) { _ in
-        let deflater = GzipDeflater(level: 6)
-        let json = ByteBuffer(capacity: 1 << 18)
+    let tools = UncheckedBox((0..<threads).map { _ in (GzipDeflater(level: 6), ByteBuffer(capacity: 1 << 18)) })
+    try parallelForEach(count: options.files, threads: threads) { (index, thread, _) throws(TrailMergeError) in
+        let (deflater, json) = tools.value[thread]
+        var random = SeededRandom(seed: options.seed &* 1_000_003 &+ UInt64(index))
+        let file = SyntheticFile(index: index, options: options, random: &random)
+        json.count = 0
+        file.writeJSON(into: json, random: &random)
         var compressed: [UInt8] = []
-        while true {
-            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            if index >= options.files || failure.withLock({ $0 != nil }) { break }
-            do throws(TrailMergeError) {
-                var random = SeededRandom(seed: options.seed &* 1_000_003 &+ UInt64(index))
-                let file = SyntheticFile(index: index, options: options, random: &random)
-                json.count = 0
-                file.writeJSON(into: json, random: &random)
-                compressed.removeAll(keepingCapacity: true)
-                deflater.compressMember(UnsafeRawBufferPointer(json.bytes), appendingTo: &compressed)
-                let directory = options.destination + "/" + file.directory
-                try makeDirectories(directory)
-                let writer = try BufferedWriter(creating: directory + "/" + file.name, capacity: 1 << 16)
-                try writer.write(compressed)
-                try writer.close(sync: false)
-            } catch {
-                failure.withLock { if $0 == nil { $0 = error } }
-            }
-        }
+        deflater.compressMember(UnsafeRawBufferPointer(json.bytes), appendingTo: &compressed)
+        let directory = options.destination + "/" + file.directory
+        try makeDirectories(directory)
+        let writer = try BufferedWriter(creating: directory + "/" + file.name, capacity: 1 << 16)
+        try writer.write(compressed)
+        try writer.close(sync: false)
     }
-    if let error = failure.withLock({ $0 }) { throw error }
     return options.files * options.recordsPerFile
 }
 

@@ -1,8 +1,9 @@
-/// `trailmerge group`: walk SRC → match --group-by → plan parts → write every part under a temp
-/// name (keep: byte concatenation; gzip: parallel recompression; none: inflate) → rename all →
-/// manifest → optional deletion of sources. In: `GroupOptions`. Out: files in DEST and `RunStats`.
-/// Invariant: outputs appear only after every part was written and fsynced; a failure or signal
-/// removes every temp file and deletes no source.
+/// `trailmerge group`: check destinations → walk SRC → match --group-by → plan parts → write every
+/// part, the manifest and the stats under temp names (keep: byte concatenation; gzip: parallel
+/// recompression; none: inflate) → commit all → optional deletion of sources. In: `GroupOptions`.
+/// Out: files in DEST and `RunStats`. Invariants: destinations are checked before any input is
+/// read; parts, manifest and stats appear together or not at all; a failure or signal removes
+/// every temp file and deletes no source.
 import Dispatch
 import Synchronization
 
@@ -21,6 +22,14 @@ public struct GroupOptions: Sendable {
     public var deleteOnSuccess = false
     public var dryRun = false
     public var threads = ProcessOptions.defaultThreads
+    /// Where to write the run's figures as JSON (committed with the outputs).
+    public var statsPath: String?
+    /// Exit 0 when no file matched.
+    public var allowEmpty = false
+    /// Emit `RunEvent.progress` about ten times a second.
+    public var reportProgress = false
+    /// Faults injected by tests.
+    public var faults = FaultPlan()
     public init() {}
 }
 
@@ -28,26 +37,35 @@ public struct GroupResult: Sendable {
     public var stats = RunStats()
     public var parts: [PlannedPart] = []
     public var unmatched: [String] = []
-    public var carried = 0
+    /// Entries of the previous manifest carried into the new one.
+    public var carried: [ManifestEntry] = []
 }
 
 extension RunStats {
     /// The one-line summary printed after `group`.
     public func groupSummary(dryRun: Bool) -> String {
         var text = dryRun ? "dry run: would write " : ""
-        text += "\(files) files (\(formatDecimal(Double(inputBytes) / 1e6, places: 1)) MB) → "
-        text += "\(outputFiles) file\(outputFiles == 1 ? "" : "s")"
+        if files == 0 && !dryRun { text += "nothing to do: " }
+        text += "\(plural(files, "file")) (\(formatDecimal(Double(inputBytes) / 1e6, places: 1)) MB) → "
+        text += plural(outputFiles, "file")
         if !dryRun { text += " (\(formatDecimal(Double(outputBytes) / 1e6, places: 1)) MB)" }
         if unmatchedFiles > 0 {
-            text += ", \(unmatchedFiles) file\(unmatchedFiles == 1 ? "" : "s") did not match --group-by"
+            text += ", \(plural(unmatchedFiles, "file")) did not match --group-by"
+        }
+        if previouslyGrouped > 0 {
+            text += ", \(plural(previouslyGrouped, "file")) skipped (already in the previous manifest)"
         }
         text += ", \(formatDecimal(seconds, places: 2)) s"
         return text
     }
 }
 
-/// Runs `group`. The plan, unmatched files and renamed parts are reported through `events` and the result.
-public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) throws(TrailMergeError) -> GroupResult {
+/// Runs `group`. The plan, unmatched files and renamed parts are reported through `events` and the
+/// result. Temporary files are registered with `cleanup`.
+public func runGroup(
+    _ options: GroupOptions, cleanup: Cleanup = Cleanup(),
+    events: @escaping @Sendable (RunEvent) -> Void = { _ in }
+) throws(TrailMergeError) -> GroupResult {
     let started = ContinuousClock.now
     guard let pattern = options.groupBy else { throw .usage("group: --group-by REGEX is required") }
     var source = options.source
@@ -58,10 +76,61 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
         throw .unreadable(path: source, reason: "SRC is not a readable directory")
     }
 
-    // Walk, then match every candidate against --group-by.
+    // Destinations first: DEST (created if missing), the manifest and the stats file.
+    if let status = try? fileStatus(destination), status.kind != .directory {
+        throw .writeFailed(path: destination, reason: "DEST exists and is not a folder")
+    }
+    try OutputSet.check(destination + "/x", role: "DEST", createFolders: true)
+    if let path = options.outputManifest { try OutputSet.check(path, role: "--output-manifest file") }
+    if let path = options.statsPath { try OutputSet.check(path, role: "--stats file") }
+
+    var result = try planGroup(options, pattern: pattern, source: source, destination: destination, events: events)
+    if options.dryRun {
+        result.stats.seconds = secondsSince(started)
+        return result
+    }
+
+    let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
+    do {
+        try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, events: events)
+        result.stats.seconds = secondsSince(started)
+        if let path = options.statsPath {
+            try outputs.stage(path, role: "--stats file").write(result.stats.json)
+        }
+        try outputs.commit()
+    } catch {
+        outputs.abandon()
+        throw error
+    }
+    if options.deleteOnSuccess {
+        cleanup.withSignalsDeferred {
+            for part in result.parts {
+                for file in part.files { removeFile(file.path) }
+            }
+            // Folders the deletion emptied go too, up to (not including) SRC.
+            var folders = Set(result.parts.flatMap { $0.files.map { parentDirectory($0.path) } })
+            while let deepest = folders.max(by: { $0.count < $1.count }) {
+                folders.remove(deepest)
+                guard deepest.count > source.count, deepest.hasPrefix(source + "/"), removeEmptyFolder(deepest) else { continue }
+                folders.insert(parentDirectory(deepest))
+            }
+        }
+    }
+    return result
+}
+
+/// Walks SRC and plans the parts; reads nothing but the first bytes of files (under `keep`) and
+/// the previous manifest.
+private func planGroup(
+    _ options: GroupOptions, pattern: GroupPattern, source: String, destination: String,
+    events: @escaping @Sendable (RunEvent) -> Void
+) throws(TrailMergeError) -> GroupResult {
     var result = GroupResult()
     let destinationStatus = try? fileStatus(destination)
-    var candidates = try SourceWalker(pattern: options.sourcePattern, matchRelative: true).walk([source])
+    var skippedByPattern: [SourceFile] = []
+    var candidates = try SourceWalker(pattern: options.sourcePattern, matchRelative: true).walk([source]) {
+        skippedByPattern.append($0)
+    }
     if let destinationStatus {
         // Never read our own outputs when DEST lies inside SRC.
         candidates = candidates.filter { file in
@@ -75,15 +144,21 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
             return true
         }
     }
+    if candidates.isEmpty && !options.allowEmpty {
+        throw .noInput(noInputMessage(inputs: [source], skipped: skippedByPattern, pattern: options.sourcePattern))
+    }
     var previous: [String: Int] = [:]
+    var previousOutputs = Set<String>()
     var carried: [ManifestEntry] = []
     if let path = options.previousManifest {
         for entry in try readManifest(path) {
             previous[entry.baseName] = entry.size
+            previousOutputs.insert(entry.path)
             carried.append(entry)
         }
     }
     var groups: [String: [SourceFile]] = [:]
+    var alreadyGrouped = 0
     for file in candidates {
         guard let captures = pattern.captures(in: file.relativePath) else {
             result.unmatched.append(file.relativePath)
@@ -91,12 +166,23 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
         }
         let key = try groupKey(captures: captures, template: options.nameTemplate, path: file.path)
         guard !key.isEmpty else { throw .group("\(file.path): the group key is empty; check the --group-by captures") }
-        if let size = previous[file.relativePath], size == file.size { continue }
+        if let size = previous[file.relativePath], size == file.size {
+            alreadyGrouped += 1
+            continue
+        }
         groups[key, default: []].append(file)
     }
-    // Only carry entries whose sources still exist unchanged or are gone (S3DistCp keeps them all).
-    carried = carried.filter { entry in !groups.values.contains { $0.contains { $0.relativePath == entry.baseName } } }
-    result.carried = carried.count
+    if groups.isEmpty && alreadyGrouped == 0 && !options.allowEmpty, let example = result.unmatched.first {
+        throw .noInput(
+            "no file matched --group-by: \(plural(candidates.count, "file")) seen under \(source), none matched "
+                + "'\(pattern.text)' as a whole path relative to SRC (e.g. \(example)); check the regex and SRC")
+    }
+    // Carry only the entries whose sources are not grouped again in this run.
+    var regrouped = Set<String>()
+    for files in groups.values { for file in files { regrouped.insert(file.relativePath) } }
+    carried = carried.filter { !regrouped.contains($0.baseName) }
+    result.carried = carried
+    result.stats.previouslyGrouped = alreadyGrouped
 
     // Plan the parts: keys in byte order, files in path order.
     let keys = groups.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
@@ -117,7 +203,9 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
         result.parts += planned
     }
     for part in result.parts {
-        if let wanted = part.renamedFrom {
+        // A name taken by an output of the previous manifest is the incremental workflow at work
+        // (late files of a day already grouped): the next part number is expected, not a warning.
+        if let wanted = part.renamedFrom, !previousOutputs.contains(destination + "/" + wanted) {
             events(.warning("\(destination)/\(wanted) exists; writing \(destination)/\(part.name) instead"))
         }
     }
@@ -125,57 +213,42 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
     result.stats.files = result.parts.reduce(0) { $0 + $1.files.count }
     result.stats.inputBytes = result.parts.reduce(0) { $0 + $1.inputBytes }
     result.stats.outputFiles = result.parts.count
-    if options.dryRun {
-        result.stats.seconds = secondsSince(started)
-        return result
-    }
+    return result
+}
 
-    // Write every part under a temp name, in parallel; rename only when all succeeded.
-    try makeDirectories(destination)
+/// Writes every part (in parallel) and the manifest into `outputs`; commits nothing.
+private func writeGroup(
+    _ result: inout GroupResult, _ options: GroupOptions, source: String, destination: String, outputs: OutputSet,
+    events: @escaping @Sendable (RunEvent) -> Void
+) throws(TrailMergeError) {
     let parts = result.parts
-    var temps: [AtomicFile] = []
+    var temps: [StagedFile] = []
     for part in parts {
-        let path = destination + "/" + part.name
-        try makeDirectories(parentDirectory(path))
-        temps.append(try AtomicFile(path: path))
+        temps.append(try outputs.stage(destination + "/" + part.name, role: "output", createFolders: true))
     }
-    let tempBox = UncheckedBox(temps)
-    let next = Atomic<Int>(0)
-    let failure = Locked<(index: Int, error: TrailMergeError)?>(nil)
+    let manifestFile = try options.outputManifest.map { (path) throws(TrailMergeError) in
+        try outputs.stage(path, role: "--output-manifest file")
+    }
+    let progress = options.reportProgress ? ProgressCounters() : nil
+    let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
+    defer { ticker?.stop() }
+    progress?.filesTotal.store(result.stats.files, ordering: .relaxed)
+    progress?.inputBytesTotal.store(result.stats.inputBytes, ordering: .relaxed)
+    progress?.set(.writing)
+
+    let box = UncheckedBox((temps, (0..<max(1, min(options.threads, parts.count))).map { _ in GzipReader() }))
     let written = Atomic<Int>(0)
-    let threads = max(1, min(options.threads, parts.count))
-    DispatchQueue.concurrentPerform(iterations: threads) { _ in
-        let reader = GzipReader()
-        while failure.withLock({ $0 == nil }) {
-            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard index < parts.count else { break }
-            do throws(TrailMergeError) {
-                let bytes = try writePart(
-                    parts[index], to: tempBox.value[index], codec: options.codec, level: options.compressionLevel,
-                    threads: options.threads, reader: reader)
-                written.wrappingAdd(bytes, ordering: .relaxed)
-            } catch {
-                failure.withLock { if $0 == nil || index < $0!.index { $0 = (index, error) } }
-            }
-        }
-    }
-    if let failed = failure.withLock({ $0 }) {
-        for temp in temps { temp.abandon() }
-        throw failed.error
-    }
-    do throws(TrailMergeError) {
-        try Cleanup.shared.withSignalsDeferred { () throws(TrailMergeError) in
-            for temp in temps { try temp.commit() }
-        }
-    } catch {
-        for temp in temps { temp.abandon() }
-        throw error
+    try parallelForEach(count: parts.count, threads: options.threads) { (index, thread, _) throws(TrailMergeError) in
+        let bytes = try writePart(
+            parts[index], to: box.value.0[index], codec: options.codec, level: options.compressionLevel,
+            threads: options.threads, reader: box.value.1[thread], progress: progress)
+        written.wrappingAdd(bytes, ordering: .relaxed)
     }
     result.stats.outputBytes = written.load(ordering: .relaxed)
 
-    if let manifest = options.outputManifest {
+    if let manifestFile {
         var text = ""
-        for entry in carried { text += entry.jsonLine }
+        for entry in result.carried { text += entry.jsonLine }
         for part in parts {
             for file in part.files {
                 text += ManifestEntry(path: destination + "/" + part.name, baseName: file.relativePath, srcDir: source, size: file.size).jsonLine
@@ -184,24 +257,8 @@ public func runGroup(_ options: GroupOptions, events: @escaping @Sendable (RunEv
         let deflater = GzipDeflater(level: 6)
         var compressed: [UInt8] = []
         Array(text.utf8).withUnsafeBytes { deflater.compressMember($0, appendingTo: &compressed) }
-        let file = try AtomicFile(path: manifest)
-        do {
-            try file.writer.write(compressed)
-            try file.commit()
-        } catch {
-            file.abandon()
-            throw error
-        }
+        try manifestFile.writer.write(compressed)
     }
-    if options.deleteOnSuccess {
-        Cleanup.shared.withSignalsDeferred {
-            for part in parts {
-                for file in part.files { removeFile(file.path) }
-            }
-        }
-    }
-    result.stats.seconds = secondsSince(started)
-    return result
 }
 
 /// True when the file starts with the gzip magic bytes.
@@ -216,8 +273,14 @@ func isGzipFile(_ path: String) throws(TrailMergeError) -> Bool {
 
 /// Writes one part into its temp file. Returns the bytes written.
 private func writePart(
-    _ part: PlannedPart, to output: AtomicFile, codec: OutputCodec, level: Int, threads: Int, reader: GzipReader
+    _ part: PlannedPart, to output: StagedFile, codec: OutputCodec, level: Int, threads: Int, reader: GzipReader,
+    progress: ProgressCounters?
 ) throws(TrailMergeError) -> Int {
+    let writtenBefore = output.writer.bytesWritten
+    defer {
+        for file in part.files { progress?.fileDone(bytes: file.size, jsonBytes: 0, rows: 0) }
+        progress?.bytesDone.wrappingAdd(output.writer.bytesWritten - writtenBefore, ordering: .relaxed)
+    }
     switch codec {
     case .keep:
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)

@@ -1,6 +1,7 @@
 /// Validates JSON while it walks it and pulls the requested fields out of each record.
 /// In: windows of decoded bytes (documents, possibly concatenated, possibly cut mid-value).
-/// Out: one `RecordValues` per record, handed to the `RowArena`; warnings for documents without records.
+/// Out: one `RecordValues` per record, handed to the `RowArena`; counts of documents without the
+/// records array (and of those that look like events themselves) for the run's warnings.
 /// Invariants: every byte that is skipped is still validated against RFC 8259 (brackets, string
 /// escapes, control characters, number grammar, literals); nesting is walked iteratively up to
 /// `maxDepth`; a value cut by the window end is retried whole once more bytes arrive.
@@ -63,12 +64,21 @@ final class RecordScanner {
     private var phase = Phase.betweenDocuments
     private var level = 0
     private var documentHasRecords = false
+    private var documentLooksLikeEvent = false
     private var documentStart = 0
+    /// With `--records .`: watch each record's top level for a `Records` array.
+    private let probeRecordsKey: Bool
 
     /// Records completed since the last `beginFile`.
     private(set) var records = 0
-    /// Documents that had no records array, as (byte offset, message).
-    private(set) var warnings: [(Int, String)] = []
+    /// Documents since the last `beginFile` that had no records array (or were not objects).
+    private(set) var documentsWithoutRecords = 0
+    /// The byte offset of the first of them.
+    private(set) var firstDocumentWithoutRecords = 0
+    /// Of those, documents with an `eventTime` or `eventName` key at the top level.
+    private(set) var eventLikeDocuments = 0
+    /// With `--records .`: records that hold a top-level `Records` array.
+    private(set) var recordsHoldingRecordsArray = 0
 
     /// - Parameter recordsPath: dotted path of the records array; `.` makes every top-level value a record.
     init(plan: FieldPlan, recordsPath: String) {
@@ -99,6 +109,7 @@ final class RecordScanner {
         values = RecordValues(fieldCount: plan.fieldCount)
         recordsPathText = recordsPath
         self.recordsPath = recordsPath == "." ? [] : recordsPath.split(separator: ".").map { Array($0.utf8) }
+        probeRecordsKey = recordsPath == "."
         p = UnsafePointer(keyBytes)
     }
 
@@ -115,7 +126,9 @@ final class RecordScanner {
         phase = .betweenDocuments
         level = 0
         records = 0
-        warnings.removeAll(keepingCapacity: true)
+        documentsWithoutRecords = 0
+        eventLikeDocuments = 0
+        recordsHoldingRecordsArray = 0
     }
 
     // MARK: - Driving
@@ -151,6 +164,7 @@ final class RecordScanner {
                         i += 1
                         level = 0
                         documentHasRecords = false
+                        documentLooksLikeEvent = false
                         phase = .objectFirst
                     } else {
                         let first = p[i]
@@ -163,7 +177,7 @@ final class RecordScanner {
                                 throw invalid(i, "unexpected bytes after a top-level value")
                             }
                         }
-                        warnings.append((documentStart, "document is not an object, so it has no \(recordsPathText) array; 0 records"))
+                        noteDocumentWithoutRecords()
                     }
                 case .objectFirst, .objectNext:
                     skipWhitespace(&i)
@@ -186,6 +200,11 @@ final class RecordScanner {
                     let keyStart = i
                     let escaped = try scanStringBody(&i)
                     let matches = try keyEquals(start: keyStart, end: i - 1, escaped: escaped, expected: recordsPath[level])
+                    if level == 0 && !matches && i - 1 - keyStart == 9 && !escaped
+                        && (memcmp(p + keyStart, "eventTime", 9) == 0 || memcmp(p + keyStart, "eventName", 9) == 0)
+                    {
+                        documentLooksLikeEvent = true
+                    }
                     try skipColon(&i)
                     if matches && level == recordsPath.count - 1 {
                         guard p[i] == 0x5B else {
@@ -233,13 +252,19 @@ final class RecordScanner {
     private func closeObject() {
         if level == 0 {
             if !documentHasRecords {
-                warnings.append((documentStart, "document has no \(recordsPathText) array; 0 records"))
+                if documentLooksLikeEvent { eventLikeDocuments += 1 }
+                noteDocumentWithoutRecords()
             }
             phase = .betweenDocuments
         } else {
             level -= 1
             phase = .objectNext
         }
+    }
+
+    private func noteDocumentWithoutRecords() {
+        if documentsWithoutRecords == 0 { firstDocumentWithoutRecords = documentStart }
+        documentsWithoutRecords += 1
     }
 
     // MARK: - Errors
@@ -656,6 +681,9 @@ final class RecordScanner {
                 child = findChild(node, p + keyStart, keyLength, canLoad8: keyStart + 8 <= end)
             }
             if child < 0 {
+                if probeRecordsKey && node == 0 && keyLength == 7 && p[i] == 0x5B && memcmp(p + keyStart, "Records", 7) == 0 {
+                    recordsHoldingRecordsArray += 1
+                }
                 try skipValue(&i)
             } else {
                 try handleValue(node: child, &i, inElement: inElement)
@@ -718,9 +746,11 @@ final class RecordScanner {
         let length = out.count - start
         if inElement {
             values.setLastElement(start: start, length: length)
+            for k in n.fieldStart..<(n.fieldStart + n.fieldCount) { values.markSeen(field: fieldIndex[k]) }
         } else {
             for k in n.fieldStart..<(n.fieldStart + n.fieldCount) {
                 values.set(field: fieldIndex[k], start: start, length: length)
+                values.markSeen(field: fieldIndex[k])
             }
         }
     }

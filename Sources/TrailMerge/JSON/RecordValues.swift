@@ -12,6 +12,9 @@ final class RecordValues {
     private(set) var elementCount = 0
     /// True when a value holds the bytes 0x00 or 0x01 (only possible through \u escapes).
     var hasLowBytes = false
+    /// Per field: true once the field's path was present (even as null) in any record. Never reset
+    /// by `reset`, so after a run it tells which paths matched nothing.
+    private let seen: UnsafeMutablePointer<Bool>
 
     init(fieldCount: Int) {
         self.fieldCount = fieldCount
@@ -21,13 +24,25 @@ final class RecordValues {
         starts.initialize(repeating: 0, count: max(fieldCount, 1))
         elementStarts = .allocate(capacity: elementCapacity)
         elementLengths = .allocate(capacity: elementCapacity)
+        seen = .allocate(capacity: max(fieldCount, 1))
+        seen.initialize(repeating: false, count: max(fieldCount, 1))
     }
+
+    @inline(__always)
+    func markSeen(field: Int) {
+        // SAFETY: field indices come from the plan, which has `fieldCount` fields.
+        seen[field] = true
+    }
+
+    /// Whether field `field` was present in any record so far.
+    func wasSeen(_ field: Int) -> Bool { seen[field] }
 
     deinit {
         starts.deallocate()
         lengths.deallocate()
         elementStarts.deallocate()
         elementLengths.deallocate()
+        seen.deallocate()
     }
 
     @inline(__always)

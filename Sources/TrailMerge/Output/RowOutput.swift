@@ -43,6 +43,7 @@ final class RowOutput {
     private let workers: ResourcePool<BlockWorker>
     private let raw = ByteBuffer(capacity: RowOutput.rawBlockSize + (64 << 10))
     private var headerPending: Bool
+    private var submitted = 0
 
     init(
         writer: BufferedWriter, format: OutputFormat, layout: RowLayout, names: [String], header: Bool,
@@ -71,6 +72,7 @@ final class RowOutput {
         raw.shrink(to: RowOutput.rawBlockSize + (64 << 10))
         let header = headerPending
         headerPending = false
+        submitted += 1
         let workers = self.workers
         try blocks.submit {
             let worker = workers.take()
@@ -80,7 +82,8 @@ final class RowOutput {
     }
 
     func finish() throws(TrailMergeError) {
-        if raw.count > 0 || headerPending { try submit() }
+        // An output with no rows is still one block, so gzip output is a valid (empty) member.
+        if raw.count > 0 || headerPending || submitted == 0 { try submit() }
         try blocks.finish()
     }
 

@@ -1,7 +1,8 @@
-/// `trailmerge process`: walk → chunk → parallel workers (inflate, scan, flatten, sort, spill) →
-/// k-way merge → format → (parallel) compress → atomic rename. In: `ProcessOptions`. Out: the
-/// output file and `RunStats`. Invariant: on any failure or signal the output does not appear and
-/// every temporary file is removed.
+/// `trailmerge process`: check destinations → walk → chunk → parallel workers (inflate, scan,
+/// flatten, sort, spill) → k-way merge → format → (parallel) compress → commit. In:
+/// `ProcessOptions`. Out: the output file (and `--stats`) and `RunStats`. Invariants: destinations
+/// are checked before any input is read; the output and the stats file appear together or not at
+/// all; on any failure or signal every temporary file is removed.
 import Dispatch
 import Foundation
 import Synchronization
@@ -35,6 +36,14 @@ public struct ProcessOptions: Sendable {
     public var readWindow = 1 << 20
     /// Emit `RunEvent.progress` about ten times a second.
     public var reportProgress = false
+    /// Where to write the run's figures as JSON (committed with the output).
+    public var statsPath: String?
+    /// Exit 0 and write a valid empty output when no input file matched.
+    public var allowEmpty = false
+    /// Fail (before anything is committed) when a path matched nothing.
+    public var strict = false
+    /// Faults injected by tests.
+    public var faults = FaultPlan()
 
     public init() {}
 
@@ -55,33 +64,65 @@ public struct ProcessOptions: Sendable {
     }
 }
 
-/// Runs `process`. Warnings and progress go to `events`; nothing is printed.
-public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (RunEvent) -> Void = { _ in }) throws(TrailMergeError) -> RunStats {
+/// Runs `process`. Warnings and progress go to `events`; nothing is printed. Temporary files are
+/// registered with `cleanup`, which the caller's signal handling uses.
+public func runProcess(
+    _ options: ProcessOptions, cleanup: Cleanup = Cleanup(),
+    events: @escaping @Sendable (RunEvent) -> Void = { _ in }
+) throws(TrailMergeError) -> RunStats {
     let started = ContinuousClock.now
     guard !options.fields.isEmpty else { throw .usage("process: --fields needs at least one path") }
     if let columns = options.sortColumns, let bad = columns.first(where: { !options.fields.indices.contains($0) }) {
         throw .usage("process: sort column \(bad) is not one of the \(options.fields.count) fields")
     }
+    if options.header && options.format == .jsonl {
+        throw .usage("process: --header applies to tsv and csv output; JSON Lines rows carry their keys")
+    }
     let plan = try FieldPlan(fields: options.fields)
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
         arrayColumns: options.fields.map(\.hasArray))
+
+    // Destinations first: nothing is read until every output can be written.
+    let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
+    let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup)
+    defer { sorter.removeTemporaries() }
+    do {
+        try TempDirectory.check(options.tempDirectory)
+        let outputFile = options.output == "-" ? nil : try outputs.stage(options.output, role: "output")
+        let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats file") }
+        var stats = try readAndMerge(
+            options, plan: plan, layout: layout, sorter: sorter, outputFile: outputFile, events: events)
+        stats.seconds = secondsSince(started)
+        try statsFile?.write(stats.json)
+        try outputs.commit()
+        return stats
+    } catch {
+        outputs.abandon()
+        throw error
+    }
+}
+
+/// Walks, reads, sorts and merges into `outputFile` (stdout when nil); commits nothing.
+private func readAndMerge(
+    _ options: ProcessOptions, plan: FieldPlan, layout: RowLayout, sorter: ExternalSorter, outputFile: StagedFile?,
+    events: @escaping @Sendable (RunEvent) -> Void
+) throws(TrailMergeError) -> RunStats {
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
     defer { ticker?.stop() }
-    let files = try SourceWalker(pattern: options.sourcePattern).walk(options.inputs)
+    var skippedByPattern: [SourceFile] = []
+    let files = try SourceWalker(pattern: options.sourcePattern).walk(options.inputs) { skippedByPattern.append($0) }
+    if files.isEmpty && !options.allowEmpty {
+        throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
+    }
     progress?.filesTotal.store(files.count, ordering: .relaxed)
-    progress?.bytesTotal.store(files.reduce(0) { $0 + $1.size }, ordering: .relaxed)
+    progress?.inputBytesTotal.store(files.reduce(0) { $0 + $1.size }, ordering: .relaxed)
     progress?.set(.reading)
     let chunks = planChunks(files, targetBytes: options.chunkSize)
     let threads = max(1, min(options.threads, max(1, chunks.count)))
-    let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget)
-    defer { sorter.removeTemporaries() }
 
-    // Workers: each takes the next chunk until none remain or one of them fails.
-    let nextChunk = Atomic<Int>(0)
-    let failed = Atomic<Bool>(false)
-    let firstError = Locked<(file: Int, error: TrailMergeError)?>(nil)
+    // Workers: each thread owns one worker and takes the next chunk until none remain or one fails.
     let workers = (0..<threads).map { _ in
         ProcessWorker(
             plan: plan, recordsPath: options.recordsPath, layout: layout,
@@ -89,27 +130,15 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
             window: options.readWindow, progress: progress)
     }
     let box = UncheckedBox(workers)
-    DispatchQueue.concurrentPerform(iterations: threads) { w in
-        let worker = box.value[w]
-        while !failed.load(ordering: .relaxed) {
-            let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard c < chunks.count else { break }
-            for index in chunks[c].files {
-                if failed.load(ordering: .relaxed) { break }
-                do throws(TrailMergeError) {
-                    try worker.process(files[index], index: index)
-                } catch {
-                    firstError.withLock { current in
-                        if current == nil || index < current!.file { current = (index, error) }
-                    }
-                    failed.store(true, ordering: .relaxed)
-                    break
-                }
-            }
+    try parallelForEach(count: chunks.count, threads: threads) { (chunk, thread, status) throws(TrailMergeError) in
+        let worker = box.value[thread]
+        for index in chunks[chunk].files {
+            if status.isCancelled { return }
+            try worker.process(files[index], index: index)
         }
-        worker.finish()
+    } finishThread: { thread in
+        box.value[thread].finish()
     }
-    if let failure = firstError.withLock({ $0 }) { throw failure.error }
 
     var stats = RunStats()
     var warnings: [(file: Int, message: String)] = []
@@ -126,67 +155,83 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
         skipped += worker.skipped
     }
     for warning in warnings.sorted(by: { $0.file < $1.file }) { events(.warning(warning.message)) }
-    stats.warnings = warnings.count
-    for skip in skipped.sorted(by: { $0.file < $1.file }) { events(.warning("skipped \(skip.message)")) }
-    stats.skippedFiles = skipped.sorted(by: { $0.file < $1.file }).map { files[$0.file].path }
+    skipped.sort { $0.file < $1.file }
+    for skip in skipped { events(.warning("skipped \(skip.message)")) }
+    stats.skippedFiles = skipped.map { files[$0.file].path }
+    let pathWarnings = unmatchedPathWarnings(options, workers: workers, files: files, records: stats.records)
+    for warning in pathWarnings { events(.warning(warning)) }
+    stats.warnings = warnings.count + pathWarnings.count
+    if options.strict && !pathWarnings.isEmpty {
+        throw .strict("--strict: \(plural(pathWarnings.count, "path")) matched nothing (see the warnings above); no output written")
+    }
 
     // Merge and write.
     progress?.set(.merging)
-    progress?.rows.store(0, ordering: .relaxed)
     var merged = 0
-    let output = try OutputTarget(path: options.output)
-    do {
-        let rowOutput = RowOutput(
-            writer: output.writer, format: options.format, layout: layout, names: options.fields.map(\.text),
-            header: options.header, compression: options.compression, level: options.compressionLevel,
-            threads: options.threads)
-        stats.mergePasses = try sorter.merge(
-            arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted
-        ) { (row, length) throws(TrailMergeError) in
-            try rowOutput.write(row, length)
-            merged &+= 1
-            if merged & 0xFFFF == 0 { progress?.rows.store(merged, ordering: .relaxed) }
-        }
-        progress?.set(.writing)
-        try rowOutput.finish()
-        stats.outputBytes = rowOutput.bytesWritten
-        try output.commit()
-        stats.outputFiles = 1
-    } catch {
-        output.abandon()
-        throw error
+    let rowOutput = RowOutput(
+        writer: outputFile?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>"), format: options.format,
+        layout: layout, names: options.fields.map(\.text), header: options.header,
+        compression: options.compression, level: options.compressionLevel, threads: options.threads)
+    stats.mergePasses = try sorter.merge(
+        arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted, progress: progress
+    ) { (row, length) throws(TrailMergeError) in
+        try rowOutput.write(row, length)
+        merged &+= 1
+        if merged & 0xFFFF == 0 { progress?.rowsWritten.store(merged, ordering: .relaxed) }
     }
-    stats.seconds = secondsSince(started)
+    progress?.set(.writing)
+    try rowOutput.finish()
+    stats.outputBytes = rowOutput.bytesWritten
+    stats.outputFiles = 1
     return stats
 }
 
-/// Lets worker objects cross into `concurrentPerform`; each index is touched by one thread only.
-final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// The message for a run in which no file matched: what was seen and what skipped it.
+func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePattern?) -> String {
+    let places = inputs.count == 1 ? inputs[0] : "the \(inputs.count) inputs"
+    guard let example = skipped.first else {
+        return "no input files: \(places) holds no files (use --allow-empty to write an empty output anyway)"
+    }
+    return "no input files: \(plural(skipped.count, "file")) seen under \(places), all skipped by --src-pattern "
+        + "'\(pattern?.text ?? "")' (e.g. \(example.path)); widen --src-pattern or use --allow-empty"
 }
 
-/// The output file (atomic) or stdout.
-final class OutputTarget {
-    private let file: AtomicFile?
-    let writer: BufferedWriter
-
-    init(path: String) throws(TrailMergeError) {
-        if path == "-" {
-            file = nil
-            writer = BufferedWriter(descriptor: 1, name: "<stdout>")
-        } else {
-            let atomic = try AtomicFile(path: path)
-            file = atomic
-            writer = atomic.writer
+/// Warnings for `--fields` and `--records` paths that matched nothing in the whole run, with
+/// suggestions from the keys the records really have.
+private func unmatchedPathWarnings(_ options: ProcessOptions, workers: [ProcessWorker], files: [SourceFile], records: Int) -> [String] {
+    var warnings: [String] = []
+    var sample: KeySample?
+    func keys() -> KeySample {
+        if let sample { return sample }
+        let made = KeySample(files: files, recordsPath: options.recordsPath)
+        sample = made
+        return made
+    }
+    let withoutRecords = workers.reduce(0) { $0 + $1.documentsWithoutRecords }
+    if withoutRecords > 0 {
+        let eventLike = workers.reduce(0) { $0 + $1.eventLikeDocuments }
+        let first = workers.compactMap(\.firstDocumentWithoutRecords).min { $0.file < $1.file }
+        var text = "\(plural(withoutRecords, "document")) without a '\(options.recordsPath)' array gave no records"
+        if let first { text += " (the first: \(first.place))" }
+        if eventLike > 0 {
+            text += "; \(eventLike) of them look like events themselves (eventTime or eventName at the top level): "
+                + "for one event per document (NDJSON) use --records ."
         }
+        warnings.append(text)
     }
-
-    func commit() throws(TrailMergeError) {
-        if let file { try file.commit() } else { try writer.flush() }
+    let holding = workers.reduce(0) { $0 + $1.recordsHoldingRecordsArray }
+    if options.recordsPath == "." && holding > 0 {
+        warnings.append(
+            "--records .: \(holding) of \(plural(records, "record")) hold a top-level 'Records' array, so they look like "
+                + "CloudTrail documents rather than events; drop --records . to read the events inside (the default is --records Records)")
     }
-
-    func abandon() { file?.abandon() }
+    guard records > 0 else { return warnings }
+    for (index, field) in options.fields.enumerated() where !workers.contains(where: { $0.scanner.values.wasSeen(index) }) {
+        var text = "--fields '\(field.text)' was absent from all \(plural(records, "record")); its column is empty"
+        if let suggestion = keys().suggestion(for: field.text) { text += "; did you mean '\(suggestion)'?" }
+        warnings.append(text)
+    }
+    return warnings
 }
 
 /// Seconds elapsed since `start`.

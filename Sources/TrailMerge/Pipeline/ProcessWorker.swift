@@ -22,6 +22,13 @@ final class ProcessWorker {
     private(set) var stats = RunStats()
     private(set) var warnings: [(file: Int, message: String)] = []
     private(set) var skipped: [(file: Int, message: String)] = []
+    /// Documents without the records array: how many, how many looked like events, and the first
+    /// one as (file index, "path: byte N").
+    private(set) var documentsWithoutRecords = 0
+    private(set) var eventLikeDocuments = 0
+    private(set) var firstDocumentWithoutRecords: (file: Int, place: String)?
+    /// With `--records .`: records holding a top-level `Records` array.
+    private(set) var recordsHoldingRecordsArray = 0
 
     init(
         plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
@@ -43,15 +50,22 @@ final class ProcessWorker {
     func process(_ file: SourceFile, index: Int) throws(TrailMergeError) {
         let mark = arena.mark()
         let before = stats
-        defer { progress?.fileDone(bytes: file.size, rows: stats.rows - before.rows) }
+        defer {
+            progress?.fileDone(bytes: file.size, jsonBytes: stats.jsonBytes - before.jsonBytes, rows: stats.rows - before.rows)
+        }
         var tentativeRuns: [String] = []
         do {
-            try scanFile(file, tentativeRuns: &tentativeRuns)
+            try scanFile(file, index: index, tentativeRuns: &tentativeRuns)
             runs += tentativeRuns
             stats.files += 1
-            for (offset, message) in scanner.warnings {
-                warnings.append((index, "\(file.path): byte \(offset): \(message)"))
+            if scanner.documentsWithoutRecords > 0 {
+                documentsWithoutRecords += scanner.documentsWithoutRecords
+                eventLikeDocuments += scanner.eventLikeDocuments
+                if firstDocumentWithoutRecords == nil || index < firstDocumentWithoutRecords!.file {
+                    firstDocumentWithoutRecords = (index, "\(file.path): byte \(scanner.firstDocumentWithoutRecords)")
+                }
             }
+            recordsHoldingRecordsArray += scanner.recordsHoldingRecordsArray
         } catch {
             guard skipBadFiles else {
                 for run in tentativeRuns { removeFile(run) }
@@ -60,7 +74,10 @@ final class ProcessWorker {
             // Drop every row this file produced: spilled ones with their runs, the rest from the arena.
             for run in tentativeRuns { removeFile(run) }
             if tentativeRuns.isEmpty { arena.rollBack(to: mark) } else { arena.reset() }
+            // Runs spilled while reading it still count as spilled (they were written, then removed).
+            let spilled = stats.spilledRuns
             stats = before
+            stats.spilledRuns = spilled
             stats.files += 1
             stats.inputBytes += file.size
             skipped.append((index, error.description))
@@ -68,7 +85,7 @@ final class ProcessWorker {
         reader.close()
     }
 
-    private func scanFile(_ file: SourceFile, tentativeRuns: inout [String]) throws(TrailMergeError) {
+    private func scanFile(_ file: SourceFile, index: Int, tentativeRuns: inout [String]) throws(TrailMergeError) {
         try reader.open(file.path)
         scanner.beginFile()
         var filled = 0
@@ -105,7 +122,7 @@ final class ProcessWorker {
                 stats.records += scanner.records
                 stats.rows += rowsAdded
                 if windowOffset + filled == 0 {
-                    warnings.append((0, "\(file.path): empty file; 0 records"))
+                    warnings.append((index, "\(file.path): empty file; 0 records"))
                 }
                 return
             case .paused(let resumeAt):
@@ -113,14 +130,18 @@ final class ProcessWorker {
                 defer { progress?.spillsInProgress.wrappingSubtract(1, ordering: .relaxed) }
                 if skipBadFiles {
                     // Keep this file's rows in a run of their own, so a later failure can drop them.
-                    if fileRowsStart > 0 { runs.append(try sorter.spill(arena, range: 0..<fileRowsStart)) }
+                    if fileRowsStart > 0 {
+                        runs.append(try sorter.spill(arena, range: 0..<fileRowsStart))
+                        stats.spilledRuns += 1
+                    }
                     if fileRowsStart < arena.count {
                         tentativeRuns.append(try sorter.spill(arena, range: fileRowsStart..<arena.count))
+                        stats.spilledRuns += 1
                     }
                 } else {
                     runs.append(try sorter.spill(arena))
+                    stats.spilledRuns += 1
                 }
-                stats.spilledRuns += 1
                 arena.reset()
                 fileRowsStart = 0
                 start = resumeAt

@@ -117,7 +117,7 @@ public final class StageProbe {
     /// Writes the sorted rows as runs of about `runBytes` each, then merges them into nothing.
     public func spillAndMerge(runBytes: Int, temp: String) throws(TrailMergeError) -> Measurement {
         guard let arena else { return Measurement(seconds: 0, bytes: 0, rows: 0, checksum: 0) }
-        let sorter = ExternalSorter(tempParent: temp, memoryBudget: runBytes * 2)
+        let sorter = ExternalSorter(tempParent: temp, memoryBudget: runBytes * 2, cleanup: Cleanup())
         defer { sorter.removeTemporaries() }
         return try timed { () throws(TrailMergeError) in
             var runs: [String] = []

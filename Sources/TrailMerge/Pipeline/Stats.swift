@@ -12,6 +12,8 @@ public struct RunStats: Sendable, Equatable {
     public var outputBytes = 0
     public var outputFiles = 0
     public var unmatchedFiles = 0
+    /// `group`: sources skipped because the previous manifest lists them with the same size.
+    public var previouslyGrouped = 0
     public var skippedFiles: [String] = []
     public var warnings = 0
     public var seconds = 0.0
@@ -23,13 +25,13 @@ public struct RunStats: Sendable, Equatable {
 
     /// The one-line summary printed to stderr after `process`.
     public var processSummary: String {
-        var text = "\(files) files, \(formatDecimal(Double(inputBytes) / 1e6, places: 1)) MB in "
+        var text = "\(plural(files, "file")), \(formatDecimal(Double(inputBytes) / 1e6, places: 1)) MB in "
         text += "(\(formatDecimal(Double(jsonBytes) / 1e6, places: 1)) MB JSON), "
-        text += "\(records) records, \(rows) rows, \(spilledRuns) spilled runs, "
+        text += "\(plural(records, "record")), \(plural(rows, "row")), \(plural(spilledRuns, "spilled run")), "
         text += "\(mergePasses) merge pass\(mergePasses == 1 ? "" : "es"), "
         text += "\(formatDecimal(seconds, places: 2)) s, \(formatDecimal(megabytesPerSecond, places: 1)) MB/s of JSON"
-        if !skippedFiles.isEmpty { text += ", \(skippedFiles.count) bad files skipped" }
-        if warnings > 0 { text += ", \(warnings) warning\(warnings == 1 ? "" : "s")" }
+        if !skippedFiles.isEmpty { text += ", \(plural(skippedFiles.count, "bad file")) skipped" }
+        if warnings > 0 { text += ", \(plural(warnings, "warning"))" }
         return text
     }
 
@@ -40,6 +42,7 @@ public struct RunStats: Sendable, Equatable {
             ("records", "\(records)"), ("rows", "\(rows)"), ("spilledRuns", "\(spilledRuns)"),
             ("mergePasses", "\(mergePasses)"), ("outputBytes", "\(outputBytes)"),
             ("outputFiles", "\(outputFiles)"), ("unmatchedFiles", "\(unmatchedFiles)"),
+            ("previouslyGrouped", "\(previouslyGrouped)"),
             ("warnings", "\(warnings)"),
         ]
         let skipped = skippedFiles.map { name -> String in
@@ -57,6 +60,6 @@ public struct RunStats: Sendable, Equatable {
 /// Something the library wants the user to know, delivered through a callback (it never prints).
 public enum RunEvent: Sendable {
     case warning(String)
-    /// Live progress: phase, files done, total files, input bytes done, total input bytes, rows so far.
-    case progress(phase: String, filesDone: Int, filesTotal: Int, bytesDone: Int, bytesTotal: Int, rows: Int)
+    /// Live progress, about ten times a second when asked for.
+    case progress(ProgressSnapshot)
 }

@@ -9,9 +9,11 @@ final class ExternalSorter: @unchecked Sendable {
     let fanIn: Int
     let readBufferSize: Int
     let writeBufferSize: Int
+    /// Rows in each run file, for the merge's progress.
+    private let runRows = Locked<[String: Int]>([:])
 
-    init(tempParent: String, memoryBudget: Int) {
-        tempDirectory = TempDirectory(parent: tempParent)
+    init(tempParent: String, memoryBudget: Int, cleanup: Cleanup) {
+        tempDirectory = TempDirectory(parent: tempParent, cleanup: cleanup)
         fanIn = ExternalSorter.allowedFanIn()
         readBufferSize = min(1 << 20, max(64 << 10, memoryBudget / (4 * fanIn)))
         writeBufferSize = min(1 << 20, max(64 << 10, memoryBudget / 16))
@@ -30,10 +32,12 @@ final class ExternalSorter: @unchecked Sendable {
     func spill(_ arena: RowArena, range: Range<Int>? = nil) throws(TrailMergeError) -> String {
         arena.sort(range)
         let path = try tempDirectory.newFilePath(prefix: "run")
-        let writer = try RunWriter(path: path, bufferSize: writeBufferSize)
+        let writer = try RunWriter(path: path, bufferSize: writeBufferSize, in: tempDirectory)
         do {
             try arena.forEachRow(range) { (row, length) throws(TrailMergeError) in try writer.write(row, length) }
             try writer.close()
+            let rows = writer.rows
+            runRows.withLock { $0[path] = rows }
         } catch {
             try? writer.close()
             removeFile(path)
@@ -44,14 +48,29 @@ final class ExternalSorter: @unchecked Sendable {
 
     /// Merges the in-memory arenas (already sorted) and the run files into `emit`.
     /// - Returns: the number of merge passes, the final one included.
+    /// The number of passes `merge` makes over `runs` run files (the final pass included).
+    func passCount(runs: Int) -> Int {
+        var pending = runs
+        var passes = 1
+        while pending > fanIn {
+            pending = (pending + fanIn - 1) / fanIn
+            passes += 1
+        }
+        return passes
+    }
+
     func merge(
-        arenas: [RowArena], runs: [String], sorted: Bool,
+        arenas: [RowArena], runs: [String], sorted: Bool, progress: ProgressCounters? = nil,
         emit: (UnsafePointer<UInt8>, Int) throws(TrailMergeError) -> Void
     ) throws(TrailMergeError) -> Int {
         var pending = runs
         var passes = 0
+        let totalPasses = passCount(runs: runs.count)
+        let rowsIn = { (paths: [String]) -> Int in self.runRows.withLock { table in paths.reduce(0) { $0 + (table[$1] ?? 0) } } }
         while pending.count > fanIn {
             passes += 1
+            progress?.beginPass(passes, of: totalPasses, rows: rowsIn(pending))
+            var written = 0
             var next: [String] = []
             var index = 0
             while index < pending.count {
@@ -62,18 +81,23 @@ final class ExternalSorter: @unchecked Sendable {
                     continue
                 }
                 let path = try tempDirectory.newFilePath(prefix: "merged")
-                let writer = try RunWriter(path: path, bufferSize: writeBufferSize)
+                let writer = try RunWriter(path: path, bufferSize: writeBufferSize, in: tempDirectory)
                 let cursors = try openCursors(group)
                 try mergeRuns(cursors, sorted: sorted) { (row, length) throws(TrailMergeError) in
                     try writer.write(row, length)
+                    written &+= 1
+                    if written & 0xFFFF == 0 { progress?.rowsWritten.store(written, ordering: .relaxed) }
                 }
                 try writer.close()
+                let rows = writer.rows
+                runRows.withLock { $0[path] = rows }
                 for cursor in cursors { cursor.close() }
                 for run in group { removeFile(run) }
                 next.append(path)
             }
             pending = next
         }
+        progress?.beginPass(passes + 1, of: totalPasses, rows: rowsIn(pending) + arenas.reduce(0) { $0 + $1.count })
         var cursors = arenas.filter { $0.count > 0 }.map { MergeCursor(arena: $0) }
         cursors += try openCursors(pending)
         try mergeRuns(cursors, sorted: sorted, emit: emit)

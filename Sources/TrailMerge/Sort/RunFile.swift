@@ -9,10 +9,10 @@ final class RunWriter {
     private let writer: BufferedWriter
     private(set) var rows = 0
 
-    init(path: String, bufferSize: Int) throws(TrailMergeError) {
+    init(path: String, bufferSize: Int, in folder: TempDirectory) throws(TrailMergeError) {
         self.path = path
         // Created with signal handling held back, so a cleanup cannot miss a file made meanwhile.
-        writer = try Cleanup.shared.withSignalsDeferred { () throws(TrailMergeError) in
+        writer = try folder.withSignalsDeferred { () throws(TrailMergeError) in
             try BufferedWriter(creating: path, capacity: bufferSize, exclusive: true)
         }
     }

@@ -70,3 +70,8 @@ extension String {
         return String(s)
     }
 }
+
+/// "1 file", "2 files": `count` and the noun, plural unless the count is 1.
+public func plural(_ count: Int, _ noun: String, _ pluralNoun: String? = nil) -> String {
+    "\(count) " + (count == 1 ? noun : (pluralNoun ?? noun + "s"))
+}

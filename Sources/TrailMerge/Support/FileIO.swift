@@ -232,3 +232,7 @@ func randomToken() -> String {
     var generator = SystemRandomNumberGenerator()
     return String((0..<8).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
 }
+
+/// Removes a folder if it is empty; true when it was removed.
+@discardableResult
+func removeEmptyFolder(_ path: String) -> Bool { rmdir(path) == 0 }

@@ -49,7 +49,7 @@ private let badInputs: [(String, [UInt8])] = [
         #expect(result.status == 0)
         #expect(String(decoding: result.stdout, as: UTF8.self) == "2024-01-01T00:00:01Z\tGood\n2024-01-01T00:00:02Z\tAlso\n")
         #expect(result.stderr.contains("skipped \(input)/b.json.gz: byte "))
-        #expect(result.stderr.contains("1 bad files skipped"))
+        #expect(result.stderr.contains("1 bad file skipped"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as! [String: Any]
         #expect(json["skippedFiles"] as? [String] == ["\(input)/b.json.gz"])
     }
@@ -123,14 +123,15 @@ private let badInputs: [(String, [UInt8])] = [
         let input = folder.write("a.json", good)
         let noDir = try runCLI(["process", input, "-o", folder.path + "/missing/out.tsv"])
         #expect(noDir.status == 1)
-        #expect(noDir.stderr.contains("output directory \(folder.path)/missing does not exist"))
+        #expect(noDir.stderr == "trailmerge: \(folder.path)/missing/out.tsv: the output folder \(folder.path)/missing does not exist\n")
         let notDir = folder.write("plainfile", "x")
-        let badTemp = try runCLI(["process", input, "-o", folder.path + "/o.tsv", "--temp-dir", notDir, "--memory", "16KiB"])
-        #expect(badTemp.status == 0, "one small file never spills, so the temp folder is not needed")
-        let spill = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/o2.tsv", "--temp-dir", notDir, "--memory", "16KiB"])
-        #expect(spill.status == 1)
-        #expect(spill.stderr.contains("\(notDir): cannot create a temp directory"))
-        #expect(!FileManager.default.fileExists(atPath: folder.path + "/o2.tsv"))
+        // The temp folder is checked before any input is read, even when the run would not spill.
+        let badTemp = try runCLI(["process", input, "-o", folder.path + "/o.tsv", "--temp-dir", notDir])
+        #expect(badTemp.status == 1)
+        #expect(badTemp.stderr == "trailmerge: \(notDir): the temp folder (--temp-dir) is not a folder\n")
+        let missing = try runCLI(["process", input, "-o", folder.path + "/o2.tsv", "--temp-dir", folder.path + "/nope"])
+        #expect(missing.stderr == "trailmerge: \(folder.path)/nope: the temp folder (--temp-dir) does not exist\n")
+        #expect(folder.listing() == ["a.json", "plainfile"])
     }
 
     @Test(.disabled(if: runningUnderSanitizer, "ulimit -f breaks the sanitizer runtime's own mappings"))
@@ -188,13 +189,34 @@ private let badInputs: [(String, [UInt8])] = [
         #expect(folder.listing().sorted() == ["blocked.json", "tmp"])
     }
 
-    @Test func progressLineIsDrawnAndErased() throws {
-        let result = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--progress", "--memory", "16KiB", "--threads", "1"])
+    @Test func progressWithoutATerminalIsPlainLinesInTheSummarysUnits() throws {
+        let folder = TempFolder()
+        let result = try runCLI(
+            ["process", fixturesPath + "/sample", "-o", folder.path + "/o.tsv", "--progress", "--memory", "16KiB", "--threads", "1"],
+            environment: ["TRAILMERGE_PROGRESS_INTERVAL": "0"])
         #expect(result.status == 0)
-        #expect(result.stderr.contains("\r\u{1B}[K"))
-        #expect(!result.stderr.isEmpty)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(!result.stderr.contains("\r"), "no carriage returns in a log")
+        #expect(lines.contains { $0.hasPrefix("reading: ") && $0.contains("/24 files, ") && $0.contains(" MB of JSON, ") && $0.contains("MB/s of JSON") })
+        #expect(lines.contains { $0.hasPrefix("merging: pass 1/") && $0.contains(" rows") })
+        #expect(lines.last?.hasPrefix("trailmerge: 24 files, ") == true)
         let quiet = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--quiet"])
         #expect(quiet.stderr.isEmpty)
+    }
+
+    @Test func progressOnATerminalIsErasedBeforeTheSummary() throws {
+        let folder = TempFolder()
+        // `script` gives the command a terminal for stdout and stderr.
+        let command = "\(executablePath) process \(fixturesPath)/sample -o \(folder.path)/o.tsv --memory 16KiB --threads 1"
+        let result = try runCLIThrough("/usr/bin/script", ["-qec", command, "/dev/null"])
+        #expect(result.status == 0)
+        let text = String(decoding: result.stdout, as: UTF8.self)
+        #expect(text.contains("\r\u{1B}[Kreading: "))
+        // The last drawing is erased, and the summary follows on a clean line.
+        #expect(text.contains("\r\u{1B}[Ktrailmerge: 24 files, "))
+        // Rows written to the terminal itself get no progress line mixed in.
+        let toTerminal = try runCLIThrough("/usr/bin/script", ["-qec", "\(executablePath) process \(fixturesPath)/sample -o - --progress", "/dev/null"])
+        #expect(!String(decoding: toTerminal.stdout, as: UTF8.self).contains("\u{1B}[K"))
     }
 }
 
@@ -304,12 +326,11 @@ private let canDropPrivileges: Bool = {
         chmod(readOnly, 0o555)
         let output = try runUnprivileged(["process", folder.path + "/in", "-o", readOnly + "/out.tsv"])
         #expect(output.status == 1)
-        #expect(output.stderr.hasPrefix("trailmerge: \(readOnly)/.out.tsv.tmp-"))
-        #expect(output.stderr.contains("cannot create: permission denied"))
+        #expect(output.stderr == "trailmerge: \(readOnly)/out.tsv: the output folder \(readOnly) is not writable\n")
         let temp = try runUnprivileged(["process", fixturesPath + "/sample", "-o", folder.path + "/o.tsv",
                                         "--temp-dir", readOnly, "--memory", "16KiB"])
         #expect(temp.status == 1)
-        #expect(temp.stderr == "trailmerge: \(readOnly): cannot create a temp directory: permission denied\n")
+        #expect(temp.stderr == "trailmerge: \(readOnly): the temp folder (--temp-dir) is not writable\n")
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/o.tsv"))
     }
 }

@@ -11,6 +11,8 @@ private final class GeneratedTree: @unchecked Sendable {
 
     init() {
         root = folder.path + "/tree"
+        // A static is never deinitialised, so remove the folder when the test process exits.
+        atexit { try? FileManager.default.removeItem(atPath: GeneratedTree.shared.folder.path) }
         var g = GeneratorOptions()
         g.destination = root
         g.files = 40

@@ -1,0 +1,204 @@
+/// The local destination of a run: every file a run produces (outputs, parts, manifest, stats) is
+/// staged under a temporary sibling name, written, and published only by `commit`, all together.
+/// In: final paths, checked before any input is read. Out: the files under their final names.
+/// Invariants: until `commit` nothing is visible under a final name; if any rename of a commit
+/// fails, the ones already made are rolled back (a replaced file is restored from a hard-link
+/// backup), so every destination is left as it was; temp files and folders made for the outputs
+/// are registered with the run's `Cleanup`, so errors and signals remove them.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faults injected by tests into the commit protocol (never set by the executable).
+public struct FaultPlan: Sendable, Equatable {
+    /// Make the rename of the staged file with this index (in staging order) fail.
+    public var failRename: Int?
+
+    public init(failRename: Int? = nil) { self.failRename = failRename }
+}
+
+/// One output being written under a temporary name.
+final class StagedFile {
+    let finalPath: String
+    let tempPath: String
+    let writer: BufferedWriter
+
+    fileprivate init(finalPath: String, tempPath: String, writer: BufferedWriter) {
+        self.finalPath = finalPath
+        self.tempPath = tempPath
+        self.writer = writer
+    }
+}
+
+final class OutputSet {
+    private let cleanup: Cleanup
+    private let faults: FaultPlan
+    private(set) var staged: [StagedFile] = []
+    private var createdFolders: [String] = []
+    private var finished = false
+
+    init(cleanup: Cleanup, faults: FaultPlan = FaultPlan()) {
+        self.cleanup = cleanup
+        self.faults = faults
+    }
+
+    /// Checks, without writing anything, that a file can be created at `path`: its folder exists
+    /// (or, with `createFolders`, its nearest existing ancestor is a folder) and is writable, and
+    /// `path` itself is not a folder. `role` names the path in messages ("output", "--stats file").
+    static func check(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) {
+        guard !path.isEmpty else { throw .writeFailed(path: path, reason: "the \(role) path is empty") }
+        if path.hasSuffix("/") {
+            throw .writeFailed(path: path, reason: "the \(role) must name a file, not a folder")
+        }
+        if let status = try? fileStatus(path), status.kind == .directory {
+            throw .writeFailed(path: path, reason: "the \(role) is a folder; name a file")
+        }
+        var folder = parentDirectory(path)
+        while true {
+            if let status = try? fileStatus(folder) {
+                guard status.kind == .directory else {
+                    throw .writeFailed(path: path, reason: "\(folder) is not a folder")
+                }
+                guard access(folder, W_OK | X_OK) == 0 else {
+                    throw .writeFailed(path: path, reason: "the \(role) folder \(folder) is not writable")
+                }
+                return
+            }
+            guard createFolders else {
+                throw .writeFailed(path: path, reason: "the \(role) folder \(folder) does not exist")
+            }
+            let up = parentDirectory(folder)
+            if up == folder { throw .writeFailed(path: path, reason: "no existing folder above \(folder)") }
+            folder = up
+        }
+    }
+
+    /// Creates the temp file for `path` (and, with `createFolders`, its missing folders).
+    func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
+        try OutputSet.check(path, role: role, createFolders: createFolders)
+        let folder = parentDirectory(path)
+        if createFolders { try makeFolders(folder) }
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        let temp = (folder == "." && !path.hasPrefix("./") ? "" : folder + "/") + ".\(base).tmp-\(randomToken())"
+        let cleanup = self.cleanup
+        let writer = try cleanup.withSignalsDeferred { () throws(TrailMergeError) -> BufferedWriter in
+            cleanup.register(file: temp)
+            do throws(TrailMergeError) {
+                return try BufferedWriter(creating: temp, exclusive: true)
+            } catch {
+                cleanup.forget(temp)
+                throw error
+            }
+        }
+        let file = StagedFile(finalPath: path, tempPath: temp, writer: writer)
+        staged.append(file)
+        return file
+    }
+
+    /// `mkdir -p`, remembering each folder it made so a failed run can remove them again.
+    private func makeFolders(_ path: String) throws(TrailMergeError) {
+        if path.isEmpty || path == "." || path == "/" { return }
+        if let status = try? fileStatus(path) {
+            if status.kind == .directory { return }
+            throw .writeFailed(path: path, reason: "exists and is not a folder")
+        }
+        try makeFolders(parentDirectory(path))
+        let cleanup = self.cleanup
+        let made = cleanup.withSignalsDeferred { () -> Bool in
+            guard mkdir(path, 0o755) == 0 else { return false }
+            cleanup.register(createdFolder: path)
+            return true
+        }
+        if made {
+            createdFolders.append(path)
+        } else if errno != EEXIST {
+            throw .writeFailed(path: path, reason: "cannot create folder: \(errnoText())")
+        }
+    }
+
+    /// Flushes and fsyncs every staged file, then renames them all into place. On any failure
+    /// every destination is restored and every temp file removed.
+    func commit() throws(TrailMergeError) {
+        precondition(!finished, "OutputSet committed twice")
+        do throws(TrailMergeError) {
+            for file in staged { try file.writer.close(sync: true) }
+        } catch {
+            abandon()
+            throw error
+        }
+        let cleanup = self.cleanup
+        let result: Result<Void, TrailMergeError> = cleanup.withSignalsDeferred {
+            var done: [(file: StagedFile, backup: String?)] = []
+            for (index, file) in staged.enumerated() {
+                var backup: String? = nil
+                if (try? fileStatus(file.finalPath)) != nil {
+                    let name = parentDirectory(file.finalPath) + "/.\(baseName(file.finalPath)).bak-\(randomToken())"
+                    if link(file.finalPath, name) == 0 { backup = name }
+                }
+                let failed = faults.failRename == index ? "injected fault" : (rename(file.tempPath, file.finalPath) == 0 ? nil : errnoText())
+                if let reason = failed {
+                    if let backup { removeFile(backup) }
+                    // Roll back: restore replaced files, remove new ones, newest first.
+                    for (previous, previousBackup) in done.reversed() {
+                        if let previousBackup {
+                            _ = rename(previousBackup, previous.finalPath)
+                        } else {
+                            removeFile(previous.finalPath)
+                        }
+                    }
+                    return .failure(.writeFailed(path: file.finalPath, reason: "cannot rename into place: \(reason); no output was changed"))
+                }
+                done.append((file, backup))
+            }
+            for (_, backup) in done { if let backup { removeFile(backup) } }
+            return .success(())
+        }
+        if case .failure(let error) = result {
+            abandon()
+            throw error
+        }
+        // Durability: the folder entries reach the disk before the run reports success.
+        var folders: [String] = []
+        for file in staged {
+            let folder = parentDirectory(file.finalPath)
+            if !folders.contains(folder) { folders.append(folder) }
+            cleanup.forget(file.tempPath)
+        }
+        for folder in folders + createdFolders.map(parentDirectory) { syncFolder(folder) }
+        for folder in createdFolders { cleanup.forget(folder) }
+        finished = true
+    }
+
+    /// Removes every temp file and every folder made for the outputs (if empty).
+    func abandon() {
+        guard !finished else { return }
+        finished = true
+        for file in staged {
+            try? file.writer.close(sync: false)
+            removeFile(file.tempPath)
+            cleanup.forget(file.tempPath)
+        }
+        for folder in createdFolders.reversed() {
+            _ = rmdir(folder)
+            cleanup.forget(folder)
+        }
+    }
+}
+
+/// fsyncs a folder so renames and creations in it are durable.
+func syncFolder(_ path: String) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    _ = fsync(fd)
+    _ = close(fd)
+}
+
+/// The last component of a path.
+func baseName(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}
+
+/// Writes small files (manifests, stats) into staged outputs.
+extension StagedFile {
+    func write(_ text: String) throws(TrailMergeError) { try writer.write(Array(text.utf8)) }
+}
