@@ -59,6 +59,8 @@ func run() -> Int32 {
             switch event {
             case .warning(let message):
                 if !quiet { progress.clear(); printError("warning: " + message) }
+            case .notice(let message):
+                if !quiet { progress.clear(); printError(message) }
             case .progress:
                 progress.update(event)
             }

@@ -90,13 +90,19 @@ public func runGroup(
         return result
     }
 
-    let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
+    let outputs = OutputSet(cleanup: cleanup, faults: options.faults, journalFolder: destination)
+    var destLock: FolderLock?
+    defer { destLock?.release() }
     do {
+        try outputs.createFolder(destination)
+        // One group run at a time per DEST: a second would group the same files again.
+        destLock = try FolderLock(destination)
         try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, events: events)
         result.stats.seconds = secondsSince(started)
         if let path = options.statsPath {
             try outputs.stage(path, role: "--stats file").write(result.stats.json)
         }
+        if let notice = outputs.reclaimed.notice { events(.notice(notice)) }
         try outputs.commit()
     } catch {
         outputs.abandon()

@@ -91,6 +91,10 @@ public func runProcess(
         try TempDirectory.check(options.tempDirectory)
         let outputFile = options.output == "-" ? nil : try outputs.stage(options.output, role: "output")
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats file") }
+        var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: options.tempDirectory)
+        reclaimed.bytes += outputs.reclaimed.bytes
+        reclaimed.pids += outputs.reclaimed.pids
+        if let notice = reclaimed.notice { events(.notice(notice)) }
         var stats = try readAndMerge(
             options, plan: plan, layout: layout, sorter: sorter, outputFile: outputFile, events: events)
         stats.seconds = secondsSince(started)

@@ -60,6 +60,8 @@ public struct RunStats: Sendable, Equatable {
 /// Something the library wants the user to know, delivered through a callback (it never prints).
 public enum RunEvent: Sendable {
     case warning(String)
+    /// Something done that is not a problem, said in one line (e.g. debris of a killed run removed).
+    case notice(String)
     /// Live progress, about ten times a second when asked for.
     case progress(ProgressSnapshot)
 }

@@ -4,7 +4,8 @@
 /// Invariants: until `commit` nothing is visible under a final name; if any rename of a commit
 /// fails, the ones already made are rolled back (a replaced file is restored from a hard-link
 /// backup), so every destination is left as it was; temp files and folders made for the outputs
-/// are registered with the run's `Cleanup`, so errors and signals remove them.
+/// are registered with the run's `Cleanup`, so errors and signals remove them; and the run's
+/// journal (`RunJournal.swift`) lists them first, so a later run can undo what a SIGKILL left.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,10 +37,51 @@ final class OutputSet {
     private(set) var staged: [StagedFile] = []
     private var createdFolders: [String] = []
     private var finished = false
+    /// Where the journal goes (the first staged file's folder unless given).
+    private var journalFolder: String?
+    private var journal: OwnerLock?
+    private var reclaimedFolders = Set<String>()
+    /// What was reclaimed from killed runs while staging, for the run's notice.
+    private(set) var reclaimed = Reclaimed()
 
-    init(cleanup: Cleanup, faults: FaultPlan = FaultPlan()) {
+    init(cleanup: Cleanup, faults: FaultPlan = FaultPlan(), journalFolder: String? = nil) {
         self.cleanup = cleanup
         self.faults = faults
+        self.journalFolder = journalFolder
+    }
+
+    /// Removes what killed runs left in `folder`, once per folder.
+    private func reclaim(in folder: String) {
+        guard reclaimedFolders.insert(folder).inserted else { return }
+        let found = reclaimAbandoned(outputFolders: [folder], tempFolder: nil)
+        reclaimed.bytes += found.bytes
+        reclaimed.pids += found.pids
+    }
+
+    /// The run's journal, created on first use; every temp path is written to it before it exists.
+    private func record(_ line: String, near path: String) throws(TrailMergeError) {
+        if journal == nil {
+            let folder = journalFolder ?? parentDirectory(path)
+            reclaim(in: folder)
+            let lockPath = folder + "/.trailmerge-run-\(randomToken()).lock"
+            let cleanup = self.cleanup
+            journal = try cleanup.withSignalsDeferred { () throws(TrailMergeError) -> OwnerLock in
+                cleanup.register(file: lockPath)
+                do throws(TrailMergeError) { return try OwnerLock(creating: lockPath) } catch {
+                    cleanup.forget(lockPath)
+                    throw error
+                }
+            }
+        }
+        journal!.append(line)
+    }
+
+    /// Ends the journal: the run's files are all committed or all removed.
+    private func closeJournal() {
+        guard let journal else { return }
+        cleanup.forget(journal.path)
+        journal.release()
+        self.journal = nil
     }
 
     /// Checks, without writing anything, that a file can be created at `path`: its folder exists
@@ -76,10 +118,13 @@ final class OutputSet {
     /// Creates the temp file for `path` (and, with `createFolders`, its missing folders).
     func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
         try OutputSet.check(path, role: role, createFolders: createFolders)
+        reclaimBeforeCreating(near: path)
         let folder = parentDirectory(path)
         if createFolders { try makeFolders(folder) }
+        reclaim(in: folder)
         let base = path.split(separator: "/").last.map(String.init) ?? path
         let temp = (folder == "." && !path.hasPrefix("./") ? "" : folder + "/") + ".\(base).tmp-\(randomToken())"
+        try record("temp \(absolutePath(temp))", near: path)
         let cleanup = self.cleanup
         let writer = try cleanup.withSignalsDeferred { () throws(TrailMergeError) -> BufferedWriter in
             cleanup.register(file: temp)
@@ -93,6 +138,19 @@ final class OutputSet {
         let file = StagedFile(finalPath: path, tempPath: temp, writer: writer)
         staged.append(file)
         return file
+    }
+
+    /// Creates `path` and its missing parents; a failed run removes the ones it made.
+    func createFolder(_ path: String) throws(TrailMergeError) {
+        reclaimBeforeCreating(near: path + "/x")
+        try makeFolders(path)
+    }
+
+    /// Reclaims a killed run's debris in the journal folder before this run creates anything
+    /// (its recovery removes folders the killed run made, which must not be ours by then).
+    private func reclaimBeforeCreating(near path: String) {
+        let folder = journalFolder ?? parentDirectory(path)
+        if (try? fileStatus(folder))?.kind == .directory { reclaim(in: folder) }
     }
 
     /// `mkdir -p`, remembering each folder it made so a failed run can remove them again.
@@ -111,6 +169,9 @@ final class OutputSet {
         }
         if made {
             createdFolders.append(path)
+            // Recorded once it exists (the journal may live in it); a kill in between leaves at
+            // most an empty folder.
+            try record("folder \(absolutePath(path))", near: path + "/x")
         } else if errno != EEXIST {
             throw .writeFailed(path: path, reason: "cannot create folder: \(errnoText())")
         }
@@ -133,8 +194,10 @@ final class OutputSet {
                 var backup: String? = nil
                 if (try? fileStatus(file.finalPath)) != nil {
                     let name = parentDirectory(file.finalPath) + "/.\(baseName(file.finalPath)).bak-\(randomToken())"
+                    journal?.append("backup \(absolutePath(name))")
                     if link(file.finalPath, name) == 0 { backup = name }
                 }
+                journal?.append("rename \(absolutePath(file.tempPath))\t\(absolutePath(file.finalPath))\t\(backup.map(absolutePath) ?? "-")")
                 let failed = faults.failRename == index ? "injected fault" : (rename(file.tempPath, file.finalPath) == 0 ? nil : errnoText())
                 if let reason = failed {
                     if let backup { removeFile(backup) }
@@ -150,6 +213,7 @@ final class OutputSet {
                 }
                 done.append((file, backup))
             }
+            journal?.append("done")
             for (_, backup) in done { if let backup { removeFile(backup) } }
             return .success(())
         }
@@ -166,6 +230,7 @@ final class OutputSet {
         }
         for folder in folders + createdFolders.map(parentDirectory) { syncFolder(folder) }
         for folder in createdFolders { cleanup.forget(folder) }
+        closeJournal()
         finished = true
     }
 
@@ -182,6 +247,7 @@ final class OutputSet {
             _ = rmdir(folder)
             cleanup.forget(folder)
         }
+        closeJournal()
     }
 }
 
@@ -201,4 +267,37 @@ func baseName(_ path: String) -> String {
 /// Writes small files (manifests, stats) into staged outputs.
 extension StagedFile {
     func write(_ text: String) throws(TrailMergeError) { try writer.write(Array(text.utf8)) }
+}
+
+/// `path` made absolute against the current folder (journals outlive the run's working folder).
+func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return path }
+    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let relative = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+    return (cwd == "/" ? "" : cwd) + "/" + relative
+}
+
+/// An exclusive `flock` on a folder, held for a run's life: two `group` runs into one DEST would
+/// group the same sources twice, so the second fails at once instead.
+final class FolderLock {
+    private var fd: Int32
+
+    init(_ path: String) throws(TrailMergeError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot open: \(errnoText())") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            _ = close(fd)
+            throw .writeFailed(path: path, reason: "another trailmerge group run is writing into this DEST; "
+                + "run one at a time (nothing was written)")
+        }
+        self.fd = fd
+    }
+
+    func release() {
+        if fd >= 0 { _ = close(fd); fd = -1 }
+    }
+
+    deinit { release() }
 }

@@ -1,5 +1,6 @@
 /// The private folder of spilled runs: `--temp-dir/trailmerge-XXXXXX`, created on first use and
-/// removed when the run ends (success, failure or signal, through the run's `Cleanup`).
+/// removed when the run ends (success, failure or signal, through the run's `Cleanup`). It holds a
+/// locked `owner.lock`, so a later run can tell it from a live run's and reclaim it after a kill.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,7 @@ import Glibc
 final class TempDirectory: @unchecked Sendable {
     let parent: String
     private let cleanup: Cleanup
-    private let state = Locked<(path: String?, counter: Int)>((nil, 0))
+    private let state = Locked<(path: String?, counter: Int, owner: OwnerLock?)>((nil, 0, nil))
 
     init(parent: String, cleanup: Cleanup) {
         self.parent = parent
@@ -34,16 +35,17 @@ final class TempDirectory: @unchecked Sendable {
         let result: Result<String, TrailMergeError> = state.withLock { st in
             if st.path == nil {
                 var template = Array((parent + "/trailmerge-XXXXXX").utf8CString)
-                let made: String? = cleanup.withSignalsDeferred {
+                let made: (String, OwnerLock?)? = cleanup.withSignalsDeferred {
                     guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return nil }
                     let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
                     cleanup.register(directory: path)
-                    return path
+                    return (path, try? OwnerLock(creating: path + "/owner.lock"))
                 }
                 guard let made else {
                     return .failure(.writeFailed(path: parent, reason: "cannot create a temp folder: \(errnoText())"))
                 }
-                st.path = made
+                st.path = made.0
+                st.owner = made.1
             }
             st.counter += 1
             return .success("\(st.path!)/\(prefix)-\(st.counter)")
@@ -53,13 +55,15 @@ final class TempDirectory: @unchecked Sendable {
 
     /// Removes the folder and everything in it.
     func remove() {
-        let path = state.withLock { st -> String? in
-            let p = st.path
+        let (path, owner) = state.withLock { st -> (String?, OwnerLock?) in
+            let taken = (st.path, st.owner)
             st.path = nil
-            return p
+            st.owner = nil
+            return taken
         }
         if let path {
             removeTree(path)
+            owner?.release()
             cleanup.forget(path)
         }
     }

@@ -1,0 +1,200 @@
+/// Proof of ownership for a run's temporary files, so a later run can reclaim what a killed run
+/// (SIGKILL, OOM kill) left behind without ever touching a live run's files or anything it did not
+/// create. Each run holds an `flock` on a lock file of its own for its whole life: the journal
+/// `.trailmerge-run-XXXXXXXX.lock` beside its outputs, and `owner.lock` inside its private spill
+/// folder. The journal lists, before each is made, every temp file, backup and folder the run
+/// creates, and the renames of its commit. A lock file whose lock can be taken belongs to a dead
+/// run; only the paths it lists are removed (names alone are never proof), and a commit it had
+/// started is rolled back, so every destination returns to what it was before the killed run.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An exclusively locked lock file identifying this run.
+final class OwnerLock {
+    static let magic = "trailmerge-run v1"
+    let path: String
+    private var fd: Int32
+
+    /// Creates `path` (which must not exist), locked and holding the owner line from the moment it
+    /// appears: it is written as an unnamed file (`O_TMPFILE`) and linked into place, so a kill can
+    /// never leave a lock file without its proof of ownership.
+    init(creating path: String) throws(TrailMergeError) {
+        let owner = "\(OwnerLock.magic) pid=\(getpid()) host=\(hostName())\n"
+        // O_TMPFILE is __O_TMPFILE (0o20000000 on Linux) | O_DIRECTORY; Glibc's macro is not imported.
+        let unnamed = open(parentDirectory(path), 0o20000000 | O_DIRECTORY | O_WRONLY | O_CLOEXEC, 0o644)
+        var fd: Int32
+        if unnamed >= 0 {
+            fd = unnamed
+            var text = owner
+            let written = text.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+            guard written == owner.utf8.count, flock(fd, LOCK_EX | LOCK_NB) == 0,
+                linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
+            else {
+                let reason = errnoText()
+                _ = close(fd)
+                throw .writeFailed(path: path, reason: "cannot create a lock file: \(reason)")
+            }
+            _ = fcntl(fd, F_SETFL, O_APPEND)
+        } else {
+            // A file system without O_TMPFILE: create, lock, then write (a kill in between can
+            // leave an empty lock file, which is never taken for ours).
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot create a lock file: \(errnoText())") }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                _ = close(fd)
+                throw .writeFailed(path: path, reason: "cannot lock: \(errnoText())")
+            }
+            var text = owner
+            text.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+        }
+        self.path = path
+        self.fd = fd
+    }
+
+    /// Appends one line (a single write, so a kill leaves whole lines).
+    func append(_ line: String) {
+        guard fd >= 0 else { return }
+        var text = line + "\n"
+        text.withUTF8 { bytes in _ = write(fd, bytes.baseAddress, bytes.count) }
+    }
+
+    /// Removes the lock file and releases the lock.
+    func release() {
+        guard fd >= 0 else { return }
+        _ = unlink(path)
+        _ = close(fd)
+        fd = -1
+    }
+
+    deinit { release() }
+}
+
+/// The host name, as written into lock files (a lock of another host is never reclaimed).
+func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// A lock file left by a dead run of this host, locked by us while it is cleaned up.
+struct AbandonedLock {
+    let path: String
+    let pid: String
+    let lines: [String]
+    fileprivate let fd: Int32
+
+    /// Opens `path` and returns it when it is a trailmerge lock file of this host whose owner is
+    /// gone (its lock can be taken); nil otherwise (live, foreign, or not ours).
+    static func take(_ path: String) -> AbandonedLock? {
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            _ = close(fd)
+            return nil
+        }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count < 64 << 20 {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        let lines = bytes.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+        guard let first = lines.first, first.hasPrefix(OwnerLock.magic + " pid="),
+            first.hasSuffix(" host=" + hostName())
+        else {
+            _ = close(fd)
+            return nil
+        }
+        let pid = first.dropFirst((OwnerLock.magic + " pid=").count).prefix { $0 != " " }
+        return AbandonedLock(path: path, pid: String(pid), lines: Array(lines.dropFirst()), fd: fd)
+    }
+
+    /// Removes the lock file and lets go of it.
+    func remove() {
+        _ = unlink(path)
+        _ = close(fd)
+    }
+}
+
+/// What a reclaim removed, for the one-line notice.
+struct Reclaimed {
+    var bytes = 0
+    var pids: [String] = []
+
+    var notice: String? {
+        var pids: [String] = []
+        for pid in self.pids where !pids.contains(pid) { pids.append(pid) }
+        guard !pids.isEmpty else { return nil }
+        let owners = pids.count == 1 ? "a killed run (pid \(pids[0]))" : "\(pids.count) killed runs (pids \(pids.joined(separator: ", ")))"
+        return "removed \(formatSize(bytes)) left by \(owners)"
+    }
+}
+
+/// Size of a file, 0 when it is gone.
+private func sizeOf(_ path: String) -> Int { (try? fileStatus(path))?.size ?? 0 }
+
+/// Undoes what a dead run's journal lists: rolls back a commit it had started (restoring
+/// backups, removing outputs it had renamed into place), removes its temp files and backups,
+/// and the folders it created if they are empty.
+private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) {
+    var temps: [String] = []
+    var backups: [String] = []
+    var folders: [String] = []
+    var renames: [(temp: String, final: String, backup: String?)] = []
+    var done = false
+    for line in journal.lines {
+        if line.hasPrefix("temp ") { temps.append(String(line.dropFirst(5))) }
+        else if line.hasPrefix("backup ") { backups.append(String(line.dropFirst(7))) }
+        else if line.hasPrefix("folder ") { folders.append(String(line.dropFirst(7))) }
+        else if line.hasPrefix("rename ") {
+            let parts = line.dropFirst(7).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 3 { renames.append((parts[0], parts[1], parts[2] == "-" ? nil : parts[2])) }
+        } else if line == "done" { done = true }
+    }
+    if !done {
+        // The commit did not finish: put back what its renames replaced, newest first.
+        for rename in renames.reversed() where (try? fileStatus(rename.temp)) == nil {
+            if let backup = rename.backup, (try? fileStatus(backup)) != nil {
+                _ = Glibc.rename(backup, rename.final)
+            } else {
+                reclaimed.bytes += sizeOf(rename.final)
+                removeFile(rename.final)
+            }
+        }
+    }
+    for path in temps + backups where (try? fileStatus(path)) != nil {
+        reclaimed.bytes += sizeOf(path)
+        removeFile(path)
+    }
+    for folder in folders.sorted(by: { $0.count > $1.count }) { removeEmptyFolder(folder) }
+    reclaimed.pids.append(journal.pid)
+    journal.remove()
+}
+
+/// Reclaims what dead runs left in `folders`: journals beside outputs and spill folders
+/// (`trailmerge-XXXXXX` holding `owner.lock`). Never touches a live run's files.
+func reclaimAbandoned(outputFolders: [String], tempFolder: String?) -> Reclaimed {
+    var reclaimed = Reclaimed()
+    var seen = Set<String>()
+    for folder in outputFolders where seen.insert(folder).inserted {
+        guard let names = try? listDirectory(folder) else { continue }
+        for name in names where name.hasPrefix(".trailmerge-run-") && name.hasSuffix(".lock") {
+            if let journal = AbandonedLock.take(folder + "/" + name) { recover(journal, into: &reclaimed) }
+        }
+    }
+    if let tempFolder, let names = try? listDirectory(tempFolder) {
+        for name in names where name.hasPrefix("trailmerge-") {
+            let folder = tempFolder + "/" + name
+            guard let owner = AbandonedLock.take(folder + "/owner.lock") else { continue }
+            if let files = try? listDirectory(folder) {
+                for file in files where file != "owner.lock" { reclaimed.bytes += sizeOf(folder + "/" + file) }
+            }
+            owner.remove()
+            removeTree(folder)
+            reclaimed.pids.append(owner.pid)
+        }
+    }
+    return reclaimed
+}

@@ -1,0 +1,128 @@
+/// Crash safety: what a SIGKILLed run leaves is reclaimed by the next run (and only that: never a
+/// live run's files, never files without proof of ownership), an interrupted commit is rolled
+/// back, and two group runs never write into one DEST at once. scripts/chaos.sh does the same at
+/// random moments.
+import Foundation
+import Testing
+@testable import TrailMerge
+
+private func listing(_ path: String) -> [String] {
+    (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
+}
+
+private func text(_ path: String) -> String? {
+    FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+}
+
+@Suite struct CrashSafetyTests {
+    @Test func aKilledRunsSpillsAndTempOutputAreReclaimedByTheNextRun() throws {
+        let folder = TempFolder()
+        var g = GeneratorOptions()
+        g.destination = folder.path + "/src"
+        g.files = 300
+        g.recordsPerFile = 60
+        _ = try generateTree(g)
+        let temp = folder.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder.path + "/out", withIntermediateDirectories: true)
+        let arguments = ["process", folder.path + "/src", "-o", folder.path + "/out/e.tsv.gz", "--memory", "64KiB",
+                         "--temp-dir", temp, "--threads", "1", "--quiet"]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executablePath)
+        process.arguments = arguments
+        try process.run()
+        // Wait until it has spilled a few runs, then kill it the way the OOM killer does.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && listing(temp).filter({ $0.contains("/run-") }).count < 3 { usleep(2_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(listing(temp).contains { $0.hasSuffix("/owner.lock") }, "the killed run left its spill folder")
+        #expect(listing(folder.path + "/out").contains { $0.hasPrefix(".trailmerge-run-") })
+
+        let again = try runCLI(Array(arguments.dropLast()))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.hasPrefix("trailmerge: removed "), "\(again.stderr)")
+        #expect(again.stderr.contains(" left by a killed run (pid \(process.processIdentifier))"))
+        #expect(listing(temp).isEmpty)
+        #expect(listing(folder.path + "/out") == ["e.tsv.gz"])
+    }
+
+    @Test func liveRunsAndFilesWithoutProofAreNeverTouched() throws {
+        let folder = TempFolder()
+        let out = folder.path + "/out"
+        let temp = folder.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: temp + "/trailmerge-live01", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: temp + "/trailmerge-noproof", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // A live run (this test process holds its locks) with a spill and a temp output it listed.
+        let liveSpillLock = try OwnerLock(creating: temp + "/trailmerge-live01/owner.lock")
+        folder.write("tmp/trailmerge-live01/run-1", "rows")
+        let liveJournal = try OwnerLock(creating: out + "/.trailmerge-run-live0001.lock")
+        liveJournal.append("temp \(out)/.e.tsv.tmp-live0001")
+        folder.write("out/.e.tsv.tmp-live0001", "partial")
+        // Look-alikes with no proof: a temp-like name, a folder without owner.lock, a foreign lock file.
+        folder.write("out/.e.tsv.tmp-stranger", "someone else's")
+        folder.write("tmp/trailmerge-noproof/run-1", "someone else's")
+        folder.write("out/.trailmerge-run-foreign1.lock", "not a trailmerge journal\ntemp \(out)/.e.tsv.tmp-stranger\n")
+        let before = listing(folder.path)
+
+        let result = try runCLI(["process", fixturesPath + "/sample", "-o", out + "/e.tsv", "--temp-dir", temp, "--memory", "16KiB"])
+        #expect(result.status == 0)
+        #expect(!result.stderr.contains("removed"), "\(result.stderr)")
+        #expect(listing(folder.path) == (before + ["out/e.tsv"]).sorted())
+        liveSpillLock.release()
+        liveJournal.release()
+    }
+
+    @Test func anInterruptedCommitIsRolledBack() throws {
+        // What a run killed midway through its renames leaves: the output already replaced (its
+        // earlier version kept as a backup), the stats still under its temp name, and the journal.
+        let folder = TempFolder()
+        let f = folder.path
+        folder.write("out.tsv", "new\n")
+        folder.write(".out.tsv.bak-aaaaaaaa", "old\n")
+        folder.write(".s.json.tmp-bbbbbbbb", "{}")
+        folder.write("keep.txt", "unrelated")
+        folder.write(".trailmerge-run-dead0001.lock", """
+            \(OwnerLock.magic) pid=999999 host=\(hostName())
+            temp \(f)/.out.tsv.tmp-cccccccc
+            temp \(f)/.s.json.tmp-bbbbbbbb
+            backup \(f)/.out.tsv.bak-aaaaaaaa
+            rename \(f)/.out.tsv.tmp-cccccccc\t\(f)/out.tsv\t\(f)/.out.tsv.bak-aaaaaaaa
+            rename \(f)/.s.json.tmp-bbbbbbbb\t\(f)/s.json\t-
+
+            """)
+        let reclaimed = reclaimAbandoned(outputFolders: [f], tempFolder: nil)
+        #expect(reclaimed.notice?.hasSuffix("left by a killed run (pid 999999)") == true)
+        #expect(text(f + "/out.tsv") == "old\n")
+        #expect(listing(f) == ["keep.txt", "out.tsv"])
+
+        // A journal whose commit finished only loses its leftover backups.
+        folder.write(".out.tsv.bak-dddddddd", "older\n")
+        folder.write(".trailmerge-run-dead0002.lock", """
+            \(OwnerLock.magic) pid=999998 host=\(hostName())
+            backup \(f)/.out.tsv.bak-dddddddd
+            rename \(f)/.out.tsv.tmp-eeeeeeee\t\(f)/out.tsv\t\(f)/.out.tsv.bak-dddddddd
+            done
+
+            """)
+        _ = reclaimAbandoned(outputFolders: [f], tempFolder: nil)
+        #expect(text(f + "/out.tsv") == "old\n")
+        #expect(listing(f) == ["keep.txt", "out.tsv"])
+    }
+
+    @Test func twoGroupRunsNeverWriteIntoOneDestAtOnce() throws {
+        let folder = TempFolder()
+        let dest = folder.path + "/daily"
+        try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
+        let held = try FolderLock(dest)  // the first run, still writing
+        let second = try runCLI(["group", fixturesPath + "/sample/AWSLogs", dest, "--group-by", "([0-9]+)/.*"])
+        #expect(second.status == 1)
+        #expect(second.stderr == "trailmerge: \(dest): another trailmerge group run is writing into this DEST; run one at a time (nothing was written)\n")
+        #expect(listing(dest).isEmpty)
+        held.release()
+        let third = try runCLI(["group", fixturesPath + "/sample/AWSLogs", dest, "--group-by", "([0-9]+)/.*"])
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(listing(dest).count == 3)
+    }
+}
