@@ -81,8 +81,8 @@ public func runGroup(
         throw .writeFailed(path: destination, reason: "DEST exists and is not a folder")
     }
     try OutputSet.check(destination + "/x", role: "DEST", createFolders: true)
-    if let path = options.outputManifest { try OutputSet.check(path, role: "--output-manifest file") }
-    if let path = options.statsPath { try OutputSet.check(path, role: "--stats file") }
+    if let path = options.outputManifest { try OutputSet.check(path, role: "--output-manifest") }
+    if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
 
     var result = try planGroup(options, pattern: pattern, source: source, destination: destination, events: events)
     if options.dryRun {
@@ -100,7 +100,7 @@ public func runGroup(
         try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, events: events)
         result.stats.seconds = secondsSince(started)
         if let path = options.statsPath {
-            try outputs.stage(path, role: "--stats file").write(result.stats.json)
+            try outputs.stage(path, role: "--stats").write(result.stats.json)
         }
         if let notice = outputs.reclaimed.notice { events(.notice(notice)) }
         try outputs.commit()
@@ -233,7 +233,7 @@ private func writeGroup(
         temps.append(try outputs.stage(destination + "/" + part.name, role: "output", createFolders: true))
     }
     let manifestFile = try options.outputManifest.map { (path) throws(TrailMergeError) in
-        try outputs.stage(path, role: "--output-manifest file")
+        try outputs.stage(path, role: "--output-manifest")
     }
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }

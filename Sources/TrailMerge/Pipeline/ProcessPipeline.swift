@@ -90,7 +90,7 @@ public func runProcess(
     do {
         try TempDirectory.check(options.tempDirectory)
         let outputFile = options.output == "-" ? nil : try outputs.stage(options.output, role: "output")
-        let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats file") }
+        let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: options.tempDirectory)
         reclaimed.bytes += outputs.reclaimed.bytes
         reclaimed.pids += outputs.reclaimed.pids

@@ -90,10 +90,10 @@ final class OutputSet {
     static func check(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) {
         guard !path.isEmpty else { throw .writeFailed(path: path, reason: "the \(role) path is empty") }
         if path.hasSuffix("/") {
-            throw .writeFailed(path: path, reason: "the \(role) must name a file, not a folder")
+            throw .writeFailed(path: path, reason: "the \(role) path must name a file, not a folder")
         }
         if let status = try? fileStatus(path), status.kind == .directory {
-            throw .writeFailed(path: path, reason: "the \(role) is a folder; name a file")
+            throw .writeFailed(path: path, reason: "the \(role) path is a folder; name a file")
         }
         var folder = parentDirectory(path)
         while true {

@@ -126,3 +126,22 @@ private func text(_ path: String) -> String? {
         #expect(listing(dest).count == 3)
     }
 }
+
+@Suite struct ConcurrentRunTests {
+    @Test func twoRunsWritingOneOutputEachWriteACompleteRun() throws {
+        let folder = TempFolder()
+        let out = folder.path + "/e.tsv.gz"
+        let reference = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--quiet"]).stdout
+        let runs = (0..<2).map { _ in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: executablePath)
+            p.arguments = ["process", fixturesPath + "/sample", "-o", out, "--memory", "16KiB", "--quiet", "--temp-dir", folder.path]
+            return p
+        }
+        for p in runs { try p.run() }
+        for p in runs { p.waitUntilExit() }
+        #expect(runs.allSatisfy { $0.terminationStatus == 0 })
+        #expect(try runTool("/bin/gzip", ["-dc", out], input: []) == reference)
+        #expect(listing(folder.path) == ["e.tsv.gz"])
+    }
+}

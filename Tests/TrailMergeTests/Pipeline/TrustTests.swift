@@ -29,11 +29,11 @@ private func listing(_ path: String) -> [String] {
         let out = folder.path + "/out.tsv"
         let stats = try runCLI(["process", src, "-o", out, "--stats", folder.path + "/nodir/s.json"])
         #expect(stats.status == 1)
-        #expect(stats.stderr == "trailmerge: \(folder.path)/nodir/s.json: the --stats file folder \(folder.path)/nodir does not exist\n")
+        #expect(stats.stderr == "trailmerge: \(folder.path)/nodir/s.json: the --stats folder \(folder.path)/nodir does not exist\n")
         let output = try runCLI(["process", src, "-o", "/nonexistent/out.tsv"])
         #expect(output.stderr == "trailmerge: /nonexistent/out.tsv: the output folder /nonexistent does not exist\n")
         let isFolder = try runCLI(["process", src, "-o", folder.path + "/src", "--format", "tsv"])
-        #expect(isFolder.stderr.contains("the output is a folder; name a file"))
+        #expect(isFolder.stderr.contains("the output path is a folder; name a file"))
         #expect(listing(folder.path).filter { !$0.hasPrefix("src") }.isEmpty, "nothing written beside the inputs")
     }
 
