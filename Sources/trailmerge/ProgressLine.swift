@@ -80,7 +80,7 @@ final class ProgressLine: Sendable {
         func eta(done: Int, total: Int) -> String {
             guard done > 0, total > done, phaseElapsed > 0.2 else { return "" }
             let remaining = phaseElapsed * Double(total - done) / Double(done)
-            return ", ETA \(formatDecimal(remaining, places: 0)) s"
+            return remaining < 1 ? ", ETA <1 s" : ", ETA \(formatDecimal(remaining, places: 0)) s"
         }
         switch p.phase {
         case .walking:

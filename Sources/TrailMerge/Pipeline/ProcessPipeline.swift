@@ -169,8 +169,7 @@ private func readAndMerge(
         throw .strict("--strict: \(plural(pathWarnings.count, "path")) matched nothing (see the warnings above); no output written")
     }
 
-    // Merge and write.
-    progress?.set(.merging)
+    // Merge and write (the sorter reports each merge pass).
     var merged = 0
     let rowOutput = RowOutput(
         writer: outputFile?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>"), format: options.format,
