@@ -10,6 +10,8 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
     case corruptGzip(path: String, offset: Int, reason: String)
     /// The JSON is not valid RFC 8259, or has the wrong shape; `offset` counts decompressed bytes.
     case invalidJSON(path: String, offset: Int, reason: String)
+    /// A text file given to `merge` is not what trailmerge writes, or not sorted; `line` counts from 1.
+    case invalidInput(path: String, line: Int, reason: String)
     /// A single JSON value is larger than the tool is willing to buffer.
     case tooLarge(path: String, offset: Int, limit: Int)
     /// Writing an output, a spill run or a temp file failed.
@@ -33,6 +35,8 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
             return "\(path): byte \(offset): corrupt gzip: \(reason)"
         case .invalidJSON(let path, let offset, let reason):
             return "\(path): byte \(offset): \(reason)"
+        case .invalidInput(let path, let line, let reason):
+            return "\(path): line \(line): \(reason)"
         case .tooLarge(let path, let offset, let limit):
             return "\(path): byte \(offset): a single JSON value is larger than the \(formatSize(limit)) limit"
         case .writeFailed(let path, let reason):

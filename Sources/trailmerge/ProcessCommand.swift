@@ -67,9 +67,9 @@ struct ProcessCommand {
     ]
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
-    static func parse(_ words: [String]) throws(TrailMergeError) -> ProcessCommand? {
+    static func parse(_ words: [String], command name: String = "process", known: [String] = ProcessCommand.known, help: String = processHelp) throws(TrailMergeError) -> ProcessCommand? {
         var command = ProcessCommand()
-        var reader = ArgumentReader(words, command: "process", known: known)
+        var reader = ArgumentReader(words, command: name, known: known)
         var output: String?
         var format: OutputFormat?
         var compression: Compression?
@@ -83,7 +83,7 @@ struct ProcessCommand {
             case .option(let name, let inline):
                 switch name {
                 case "--help", "-h":
-                    print(processHelp)
+                    print(help)
                     return nil
                 case "--header": command.options.header = true
                 case "--quiet": command.quiet = true
@@ -97,29 +97,29 @@ struct ProcessCommand {
                     case "-o", "--output": output = value
                     case "--format":
                         guard let f = OutputFormat(rawValue: value) else {
-                            throw .usage("process: --format '\(value)' is not one of tsv, csv, jsonl")
+                            throw .usage("\(name): --format '\(value)' is not one of tsv, csv, jsonl")
                         }
                         format = f
                     case "--compression":
                         guard let c = Compression(rawValue: value) else {
-                            throw .usage("process: --compression '\(value)' is not one of gzip, none")
+                            throw .usage("\(name): --compression '\(value)' is not one of gzip, none")
                         }
                         compression = c
                     case "--compression-level":
-                        level = try parseCount(value, option: name, command: "process", range: 1...9)
+                        level = try parseCount(value, option: name, command: name, range: 1...9)
                     case "--records":
                         guard !value.isEmpty, value == "." || !value.split(separator: ".", omittingEmptySubsequences: false).contains("") else {
-                            throw .usage("process: --records '\(value)' is not a dotted key path (or '.')")
+                            throw .usage("\(name): --records '\(value)' is not a dotted key path (or '.')")
                         }
                         command.options.recordsPath = value
                     case "--fields": fieldList = value
                     case "--sort-by": sortList = value
                     case "--memory":
-                        command.options.memoryBudget = try parseSizeOption(value, option: name, command: "process", minimum: 16 << 10)
+                        command.options.memoryBudget = try parseSizeOption(value, option: name, command: name, minimum: 16 << 10)
                     case "--threads":
-                        command.options.threads = try parseCount(value, option: name, command: "process", range: 1...1024)
+                        command.options.threads = try parseCount(value, option: name, command: name, range: 1...1024)
                     case "--chunk-size":
-                        command.options.chunkSize = try parseSizeOption(value, option: name, command: "process", minimum: 1)
+                        command.options.chunkSize = try parseSizeOption(value, option: name, command: name, minimum: 1)
                     case "--temp-dir": command.options.tempDirectory = value
                     case "--src-pattern": command.options.sourcePattern = try SourcePattern(value)
                     case "--stats": command.options.statsPath = value
@@ -129,9 +129,9 @@ struct ProcessCommand {
             }
         }
         guard !command.options.inputs.isEmpty else {
-            throw .usage("process: no INPUT given (usage: trailmerge process INPUT... -o OUTPUT)")
+            throw .usage("\(name): no INPUT given (usage: trailmerge process INPUT... -o OUTPUT)")
         }
-        guard let output else { throw .usage("process: -o OUTPUT is required ('-' writes to stdout)") }
+        guard let output else { throw .usage("\(name): -o OUTPUT is required ('-' writes to stdout)") }
         command.options.output = output
 
         // Format and compression: explicit flags win over the extension.
@@ -145,12 +145,12 @@ struct ProcessCommand {
         for candidate in OutputFormat.allCases where name.hasSuffix("." + candidate.rawValue) { inferredFormat = candidate }
         if output == "-" { inferredFormat = .tsv }
         guard let chosenFormat = format ?? inferredFormat else {
-            throw .usage("process: cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz) or --format")
+            throw .usage("\(name): cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz) or --format")
         }
         command.options.format = chosenFormat
         command.options.compression = compression ?? inferredCompression
         if command.options.header && chosenFormat == .jsonl {
-            throw .usage("process: --header applies to tsv and csv output; JSON Lines rows carry their keys")
+            throw .usage("\(name): --header applies to tsv and csv output; JSON Lines rows carry their keys")
         }
         if let level { command.options.compressionLevel = level }
 
@@ -163,7 +163,7 @@ struct ProcessCommand {
         }
         let arrayPaths = Set(command.options.fields.filter(\.hasArray).map(\.text))
         if arrayPaths.count > 1 {
-            throw .usage("process: --fields: at most one path may contain [] (got \(arrayPaths.sorted().joined(separator: ", ")))")
+            throw .usage("\(name): --fields: at most one path may contain [] (got \(arrayPaths.sorted().joined(separator: ", ")))")
         }
         let names = command.options.fields.map(\.text)
         if sortList == "none" {
@@ -176,7 +176,7 @@ struct ProcessCommand {
             var columns: [Int] = []
             for part in sortList.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 guard let column = names.firstIndex(of: part) else {
-                    var message = "process: --sort-by '\(part)' is not one of the --fields"
+                    var message = "\(name): --sort-by '\(part)' is not one of the --fields"
                     if let suggestion = closest(part, in: names) { message += "; did you mean '\(suggestion)'?" }
                     throw .usage(message)
                 }

@@ -14,6 +14,7 @@ let mainHelp = """
     Commands:
       process   flatten, sort and merge CloudTrail JSON records into one TSV/CSV/JSONL output
       group     consolidate many small files into fewer large ones (S3DistCp --groupBy style)
+      merge     k-way merge files that process wrote sorted (byte-identical to one process run)
       generate  write a synthetic CloudTrail tree for tests and benchmarks
 
     Run 'trailmerge <command> --help' for a command's options.
@@ -76,9 +77,10 @@ func run() -> Int32 {
             case "process": print(processHelp)
             case "group": print(groupHelp)
             case "generate": print(generateHelp)
+            case "merge": print(mergeHelp)
             case let other?:
                 var message = "help: unknown command '\(other)'"
-                if let suggestion = closest(other, in: ["process", "group", "generate"]) { message += "; did you mean '\(suggestion)'?" }
+                if let suggestion = closest(other, in: ["process", "group", "merge", "generate"]) { message += "; did you mean '\(suggestion)'?" }
                 throw .usage(message)
             }
         case "--version", "-V", "version":
@@ -94,6 +96,16 @@ func run() -> Int32 {
             let stats = try runProcess(options, cleanup: cleanup, events: eventHandler(progress, quiet: quiet))
             progress.finish()
             if !quiet { printError(stats.processSummary) }
+        case "merge":
+            guard let parsed = try MergeCommand.parse(rest) else { return 0 }
+            let progress = ProgressLine(
+                mode: ProgressLine.mode(quiet: parsed.quiet, requested: parsed.progress, outputIsStdout: parsed.options.output == "-"),
+                unit: "JSON")
+            var options = parsed.options
+            options.reportProgress = progress.enabled
+            let stats = try runMerge(options, cleanup: cleanup, events: eventHandler(progress, quiet: parsed.quiet))
+            progress.finish()
+            if !parsed.quiet { printError(stats.mergeSummary) }
         case "group":
             guard let parsed = try GroupCommand.parse(rest) else { return 0 }
             let quiet = parsed.quiet
@@ -119,7 +131,7 @@ func run() -> Int32 {
             printError("generated \(plural(options.files, "file")), \(plural(records, "record")) under \(options.destination)")
         default:
             var message = "unknown command '\(command)'"
-            if let suggestion = closest(command, in: ["process", "group", "generate"]) {
+            if let suggestion = closest(command, in: ["process", "group", "merge", "generate"]) {
                 message += "; did you mean '\(suggestion)'?"
             }
             throw .usage(message + " (see 'trailmerge --help')")

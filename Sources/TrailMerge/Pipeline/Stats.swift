@@ -35,6 +35,12 @@ public struct RunStats: Sendable, Equatable {
         return text
     }
 
+    /// The one-line summary printed after `merge`.
+    public var mergeSummary: String {
+        "\(plural(files, "file")) (\(formatDecimal(Double(inputBytes) / 1e6, places: 1)) MB) merged, \(plural(rows, "row")), "
+            + "\(plural(mergePasses, "merge pass", "merge passes")), \(formatDecimal(seconds, places: 2)) s"
+    }
+
     /// The `--stats` document.
     public var json: String {
         var fields: [(String, String)] = [

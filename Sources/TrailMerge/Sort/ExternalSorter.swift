@@ -59,19 +59,36 @@ final class ExternalSorter: @unchecked Sendable {
         return passes
     }
 
+    /// Merges the in-memory arenas (already sorted) and the run files into `emit`.
     func merge(
         arenas: [RowArena], runs: [String], sorted: Bool, progress: ProgressCounters? = nil,
         emit: (UnsafePointer<UInt8>, Int) throws(TrailMergeError) -> Void
     ) throws(TrailMergeError) -> Int {
-        var pending = runs
+        try merge(arenas: arenas, sources: runs.map { .file($0) }, sorted: sorted, progress: progress, emit: emit)
+    }
+
+    /// Merges arenas, run files and sorted text files (`merge`) into `emit`; with more sources
+    /// than the fan-in, groups of them are first merged into run files in extra passes.
+    func merge(
+        arenas: [RowArena], sources: [SortedRunSource], sorted: Bool, progress: ProgressCounters? = nil,
+        emit: (UnsafePointer<UInt8>, Int) throws(TrailMergeError) -> Void
+    ) throws(TrailMergeError) -> Int {
+        var pending = sources
         var passes = 0
-        let totalPasses = passCount(runs: runs.count)
-        let rowsIn = { (paths: [String]) -> Int in self.runRows.withLock { table in paths.reduce(0) { $0 + (table[$1] ?? 0) } } }
+        let totalPasses = passCount(runs: sources.count)
+        let rowsIn = { (runs: [SortedRunSource]) -> Int in
+            self.runRows.withLock { table in
+                runs.reduce(0) { total, run in
+                    if case .file(let path) = run { return total + (table[path] ?? 0) }
+                    return total
+                }
+            }
+        }
         while pending.count > fanIn {
             passes += 1
             progress?.beginPass(passes, of: totalPasses, rows: rowsIn(pending))
             var written = 0
-            var next: [String] = []
+            var next: [SortedRunSource] = []
             var index = 0
             while index < pending.count {
                 let group = Array(pending[index..<min(index + fanIn, pending.count)])
@@ -92,8 +109,8 @@ final class ExternalSorter: @unchecked Sendable {
                 let rows = writer.rows
                 runRows.withLock { $0[path] = rows }
                 for cursor in cursors { cursor.close() }
-                for run in group { removeFile(run) }
-                next.append(path)
+                for case .file(let run) in group { removeFile(run) }
+                next.append(.file(path))
             }
             pending = next
         }
@@ -105,10 +122,15 @@ final class ExternalSorter: @unchecked Sendable {
         return passes + 1
     }
 
-    private func openCursors(_ paths: [String]) throws(TrailMergeError) -> [MergeCursor] {
+    private func openCursors(_ sources: [SortedRunSource]) throws(TrailMergeError) -> [MergeCursor] {
         var cursors: [MergeCursor] = []
-        for path in paths {
-            cursors.append(MergeCursor(reader: try RunReader(path: path, bufferSize: readBufferSize)))
+        for source in sources {
+            switch source {
+            case .file(let path):
+                cursors.append(MergeCursor(reader: try RunReader(path: path, bufferSize: readBufferSize)))
+            case .text(let input):
+                cursors.append(MergeCursor(text: try TextRunReader(input)))
+            }
         }
         return cursors
     }

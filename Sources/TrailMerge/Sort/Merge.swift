@@ -2,11 +2,12 @@
 /// in order, to a consumer. Invariant: a binary heap of cursor heads where ties go to the lower
 /// cursor index, so the merge is deterministic; one sift per emitted row (`replaceTop`).
 
-/// A position in one sorted run.
+/// A position in one sorted run: an arena, a run file or a sorted text file.
 final class MergeCursor {
     private let arena: RowArena?
     private var index = 0
     private let reader: RunReader?
+    private let text: TextRunReader?
     private(set) var row: UnsafePointer<UInt8>
     private(set) var length = 0
     private(set) var key = RowKey(UnsafePointer<UInt8>(bitPattern: 1)!, 0)
@@ -14,12 +15,21 @@ final class MergeCursor {
     init(arena: RowArena) {
         self.arena = arena
         reader = nil
+        text = nil
         row = UnsafePointer<UInt8>(bitPattern: 1)!
     }
 
     init(reader: RunReader) {
         arena = nil
         self.reader = reader
+        text = nil
+        row = UnsafePointer<UInt8>(bitPattern: 1)!
+    }
+
+    init(text: TextRunReader) {
+        arena = nil
+        reader = nil
+        self.text = text
         row = UnsafePointer<UInt8>(bitPattern: 1)!
     }
 
@@ -35,14 +45,18 @@ final class MergeCursor {
             key = ref.key
             return true
         }
-        guard let (nextRow, nextLength) = try reader!.next() else { return false }
+        let next = try reader != nil ? reader!.next() : text!.next()
+        guard let (nextRow, nextLength) = next else { return false }
         row = nextRow
         length = nextLength
         key = RowKey(nextRow, nextLength)
         return true
     }
 
-    func close() { reader?.close() }
+    func close() {
+        reader?.close()
+        text?.close()
+    }
 }
 
 /// Merges `cursors` into `emit`. With `sorted == false` the runs are concatenated in order.
