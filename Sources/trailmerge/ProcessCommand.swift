@@ -11,6 +11,8 @@ let processHelp = """
       INPUT...                 files (always read) and directories (walked)
       --src-pattern REGEX      walked files are read when their path contains a match
                                (default: \(SourcePattern.defaultPattern))
+      --files-from FILE        read the files listed in FILE, one path a line ('-': stdin), as given
+      --dry-run                print the files that would be read, one a line, and read none
       --records PATH           array of records in each document (default: Records);
                                '.' makes every top-level value a record (NDJSON)
       --skip-bad-files         skip unreadable/corrupt/invalid files (no rows from them), exit 0
@@ -29,6 +31,9 @@ let processHelp = """
       --compression gzip|none  override the compression taken from the extension
       --compression-level N    gzip level 1-9 (default: 1)
       --header                 write column names first (tsv and csv only)
+      --split-points FILE      N-1 values of the first sort column (one a line, TSV escapes): rows go
+                               to N outputs OUTPUT-00000.EXT ... by range (a value equal to a point
+                               goes to the range above it); see 'trailmerge sample' 
 
     Resources:
       --memory SIZE            budget for row buffers (default: 1GiB or a quarter of RAM)
@@ -59,11 +64,12 @@ struct ProcessCommand {
     var options = ProcessOptions()
     var quiet = false
     var progress = false
+    var dryRun = false
 
     static let known = [
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
-        "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--help", "-h",
+        "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--files-from", "--split-points", "--dry-run", "--help", "-h",
     ]
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
@@ -90,6 +96,7 @@ struct ProcessCommand {
                 case "--progress": command.progress = true
                 case "--skip-bad-files": command.options.skipBadFiles = true
                 case "--allow-empty": command.options.allowEmpty = true
+                case "--dry-run": command.dryRun = true
                 case "--strict": command.options.strict = true
                 default:
                     let value = try reader.value(for: name, inline: inline)
@@ -123,14 +130,17 @@ struct ProcessCommand {
                     case "--temp-dir": command.options.tempDirectory = value
                     case "--src-pattern": command.options.sourcePattern = try SourcePattern(value)
                     case "--stats": command.options.statsPath = value
+                    case "--files-from": command.options.explicitFiles += try readFileList(value)
+                    case "--split-points": command.options.splitPoints = try readSplitPoints(value)
                     default: break
                     }
                 }
             }
         }
-        guard !command.options.inputs.isEmpty else {
+        guard !command.options.inputs.isEmpty || words.contains("--files-from") || words.contains(where: { $0.hasPrefix("--files-from=") }) else {
             throw .usage("\(name): no INPUT given (usage: trailmerge process INPUT... -o OUTPUT)")
         }
+        if command.dryRun && output == nil { output = "-" }
         guard let output else { throw .usage("\(name): -o OUTPUT is required ('-' writes to stdout)") }
         command.options.output = output
 

@@ -15,6 +15,7 @@ let mainHelp = """
       process   flatten, sort and merge CloudTrail JSON records into one TSV/CSV/JSONL output
       group     consolidate many small files into fewer large ones (S3DistCp --groupBy style)
       merge     k-way merge files that process wrote sorted (byte-identical to one process run)
+      sample    pick split points for range-partitioned runs (process --split-points)
       generate  write a synthetic CloudTrail tree for tests and benchmarks
 
     Run 'trailmerge <command> --help' for a command's options.
@@ -78,15 +79,28 @@ func run() -> Int32 {
             case "group": print(groupHelp)
             case "generate": print(generateHelp)
             case "merge": print(mergeHelp)
+            case "sample": print(sampleHelp)
             case let other?:
                 var message = "help: unknown command '\(other)'"
-                if let suggestion = closest(other, in: ["process", "group", "merge", "generate"]) { message += "; did you mean '\(suggestion)'?" }
+                if let suggestion = closest(other, in: ["process", "group", "merge", "sample", "generate"]) { message += "; did you mean '\(suggestion)'?" }
                 throw .usage(message)
             }
         case "--version", "-V", "version":
             print(version)
         case "process":
             guard let parsed = try ProcessCommand.parse(rest) else { return 0 }
+            if parsed.dryRun {
+                var skipped = 0
+                let files = try processInputFiles(parsed.options) { _ in skipped += 1 }
+                var text = ""
+                for file in files { text += file.path + "\n" }
+                print(text, terminator: "")
+                if !parsed.quiet {
+                    printError("dry run: \(plural(files.count, "file")) would be read (\(formatDecimal(Double(files.reduce(0) { $0 + $1.size }) / 1e6, places: 1)) MB)"
+                        + (skipped > 0 ? ", \(plural(skipped, "file")) skipped by --src-pattern" : ""))
+                }
+                return 0
+            }
             let quiet = parsed.quiet
             let progress = ProgressLine(
                 mode: ProgressLine.mode(quiet: quiet, requested: parsed.progress, outputIsStdout: parsed.options.output == "-"),
@@ -96,6 +110,10 @@ func run() -> Int32 {
             let stats = try runProcess(options, cleanup: cleanup, events: eventHandler(progress, quiet: quiet))
             progress.finish()
             if !quiet { printError(stats.processSummary) }
+        case "sample":
+            guard let parsed = try SampleCommand.parse(rest) else { return 0 }
+            let points = try runSample(parsed.options, cleanup: cleanup, events: eventHandler(ProgressLine(mode: .off, unit: "JSON"), quiet: parsed.quiet))
+            if !parsed.quiet { printError("\(plural(points.count, "split point")) for \(plural(parsed.options.partitions, "range")) written to \(parsed.options.output)") }
         case "merge":
             guard let parsed = try MergeCommand.parse(rest) else { return 0 }
             let progress = ProgressLine(
@@ -131,7 +149,7 @@ func run() -> Int32 {
             printError("generated \(plural(options.files, "file")), \(plural(records, "record")) under \(options.destination)")
         default:
             var message = "unknown command '\(command)'"
-            if let suggestion = closest(command, in: ["process", "group", "merge", "generate"]) {
+            if let suggestion = closest(command, in: ["process", "group", "merge", "sample", "generate"]) {
                 message += "; did you mean '\(suggestion)'?"
             }
             throw .usage(message + " (see 'trailmerge --help')")

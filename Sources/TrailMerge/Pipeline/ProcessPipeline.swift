@@ -44,6 +44,11 @@ public struct ProcessOptions: Sendable {
     public var strict = false
     /// Faults injected by tests.
     public var faults = FaultPlan()
+    /// Files read as given, one path a line (`--files-from`), besides `inputs`; never walked.
+    public var explicitFiles: [String] = []
+    /// N−1 values of the first sort column: rows go to N outputs `OUT-00000.EXT` … by range, a
+    /// value equal to a split point going to the upper range (`--split-points`).
+    public var splitPoints: [[UInt8]]?
 
     public init() {}
 
@@ -78,6 +83,9 @@ public func runProcess(
     if options.header && options.format == .jsonl {
         throw .usage("process: --header applies to tsv and csv output; JSON Lines rows carry their keys")
     }
+    if options.splitPoints != nil && options.sortColumns == nil {
+        throw .usage("process: --split-points cuts sorted output by its first sort column; it cannot go with --sort-by none")
+    }
     let plan = try FieldPlan(fields: options.fields)
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
@@ -87,16 +95,24 @@ public func runProcess(
     let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
     let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup)
     defer { sorter.removeTemporaries() }
-    do {
+    do throws(TrailMergeError) {
         try TempDirectory.check(options.tempDirectory)
-        let outputFile = options.output == "-" ? nil : try outputs.stage(options.output, role: "output")
+        var outputFiles: [StagedFile?] = []
+        if let points = options.splitPoints {
+            guard options.output != "-" else { throw .usage("process: --split-points needs -o OUTPUT (it writes OUTPUT-00000… files)") }
+            for index in 0...points.count {
+                outputFiles.append(try outputs.stage(splitOutputName(options.output, index), role: "output"))
+            }
+        } else {
+            outputFiles.append(options.output == "-" ? nil : try outputs.stage(options.output, role: "output"))
+        }
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: options.tempDirectory)
         reclaimed.bytes += outputs.reclaimed.bytes
         reclaimed.pids += outputs.reclaimed.pids
         if let notice = reclaimed.notice { events(.notice(notice)) }
         var stats = try readAndMerge(
-            options, plan: plan, layout: layout, sorter: sorter, outputFile: outputFile, events: events)
+            options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, events: events)
         stats.seconds = secondsSince(started)
         try statsFile?.write(stats.json)
         try outputs.commit()
@@ -107,16 +123,46 @@ public func runProcess(
     }
 }
 
-/// Walks, reads, sorts and merges into `outputFile` (stdout when nil); commits nothing.
+/// The files `process` reads: the walked inputs, then the `--files-from` list as given.
+/// `skipped` receives the walked files that `--src-pattern` rejected.
+public func processInputFiles(_ options: ProcessOptions, skipped: (SourceFile) -> Void = { _ in }) throws(TrailMergeError) -> [SourceFile] {
+    var files = try SourceWalker(pattern: options.sourcePattern).walk(options.inputs, skipped: skipped)
+    for path in options.explicitFiles {
+        let status = try fileStatus(path)
+        guard status.kind != .directory else {
+            throw .unreadable(path: path, reason: "is a folder; --files-from lists files, one a line (no walking)")
+        }
+        files.append(SourceFile(path: path, relativePath: baseName(path), root: parentDirectory(path), size: status.size))
+    }
+    return files
+}
+
+/// `OUT-00000.EXT` for range `index` of `--split-points` (the number goes before `.tsv`, `.csv.gz`, …).
+public func splitOutputName(_ output: String, _ index: Int) -> String {
+    let number = String(index)
+    let padded = String(repeating: "0", count: max(0, 5 - number.count)) + number
+    var stem = output
+    var suffix = ""
+    for candidate in [".gz", ".tsv", ".csv", ".jsonl", ".parquet"] {
+        while stem.hasSuffix(candidate) && stem.count > candidate.count && !stem.hasSuffix("/" + candidate) {
+            stem.removeLast(candidate.count)
+            suffix = candidate + suffix
+        }
+    }
+    return stem + "-" + padded + suffix
+}
+
+/// Walks, reads, sorts and merges into `outputFiles` (one, or one per split range; nil is
+/// stdout); commits nothing.
 private func readAndMerge(
-    _ options: ProcessOptions, plan: FieldPlan, layout: RowLayout, sorter: ExternalSorter, outputFile: StagedFile?,
+    _ options: ProcessOptions, plan: FieldPlan, layout: RowLayout, sorter: ExternalSorter, outputFiles: [StagedFile?],
     events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) -> RunStats {
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
     defer { ticker?.stop() }
     var skippedByPattern: [SourceFile] = []
-    let files = try SourceWalker(pattern: options.sourcePattern).walk(options.inputs) { skippedByPattern.append($0) }
+    let files = try processInputFiles(options) { skippedByPattern.append($0) }
     if files.isEmpty && !options.allowEmpty {
         throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
     }
@@ -171,22 +217,55 @@ private func readAndMerge(
 
     // Merge and write (the sorter reports each merge pass).
     var merged = 0
-    let rowOutput = RowOutput(
-        writer: outputFile?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>"), format: options.format,
-        layout: layout, names: options.fields.map(\.text), header: options.header,
-        compression: options.compression, level: options.compressionLevel, threads: options.threads)
+    let rowOutputs = outputFiles.map { file in
+        RowOutput(
+            writer: file?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>"), format: options.format,
+            layout: layout, names: options.fields.map(\.text), header: options.header,
+            compression: options.compression, level: options.compressionLevel, threads: options.threads)
+    }
+    // Rows arrive sorted, so the range only ever moves up: one comparison per row.
+    let bounds = (options.splitPoints ?? []).map(encodedSplitPoint)
+    var range = 0
+    var rowOutput = rowOutputs[0]
     stats.mergePasses = try sorter.merge(
         arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted, progress: progress
     ) { (row, length) throws(TrailMergeError) in
+        while range < bounds.count && !encodedRow(row, length, precedes: bounds[range]) {
+            range += 1
+            rowOutput = rowOutputs[range]
+        }
         try rowOutput.write(row, length)
         merged &+= 1
         if merged & 0xFFFF == 0 { progress?.rowsWritten.store(merged, ordering: .relaxed) }
     }
     progress?.set(.writing)
-    try rowOutput.finish()
-    stats.outputBytes = rowOutput.bytesWritten
-    stats.outputFiles = 1
+    for output in rowOutputs {
+        try output.finish()
+        stats.outputBytes += output.bytesWritten
+    }
+    stats.outputFiles = rowOutputs.count
     return stats
+}
+
+/// A split point as the encoded first column it bounds: the value with the row encoding's
+/// escapes, then its terminator. A row whose first value equals the point compares above it.
+func encodedSplitPoint(_ value: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    for c in value {
+        if c == 0 { out += [1, 1] } else if c == 1 { out += [1, 2] } else { out.append(c) }
+    }
+    out.append(0)
+    return out
+}
+
+/// True when the encoded row sorts before the encoded split point.
+@inline(__always)
+func encodedRow(_ row: UnsafePointer<UInt8>, _ length: Int, precedes bound: [UInt8]) -> Bool {
+    bound.withUnsafeBufferPointer { b in
+        let common = min(length, b.count)
+        let r = memcmp(row, b.baseAddress!, common)
+        return r < 0 || (r == 0 && length < b.count)
+    }
 }
 
 /// The message for a run in which no file matched: what was seen and what skipped it.
