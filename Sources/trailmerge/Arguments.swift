@@ -14,6 +14,12 @@ struct ArgumentReader {
         self.known = known
     }
 
+    /// Options that take no value, so `--header=no` is a usage error rather than ignored.
+    static let flags: Set<String> = [
+        "--header", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--dry-run", "--strict",
+        "--delete-on-success", "--verbose", "--help", "-h",
+    ]
+
     enum Item {
         case option(String, inlineValue: String?)
         case positional(String)
@@ -38,6 +44,9 @@ struct ArgumentReader {
                 var message = "\(command): unknown option '\(name)'"
                 if let suggestion = closest(name, in: known) { message += "; did you mean '\(suggestion)'?" }
                 throw .usage(message + " (see 'trailmerge \(command) --help')")
+            }
+            if inline != nil && ArgumentReader.flags.contains(name) {
+                throw .usage("\(command): \(name) takes no value (got '\(word)')")
             }
             return .option(name, inlineValue: inline)
         }

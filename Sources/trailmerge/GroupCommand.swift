@@ -26,7 +26,8 @@ let groupHelp = """
       --delete-on-success      delete sources after every output is written, fsynced and renamed
       --dry-run                check the destinations, print the plan and write nothing
       --allow-empty            exit 0 when no file matched (default: exit 1)
-      --threads N              groups written in parallel (default: number of cores)
+      --threads N              parts written in parallel, and gzip blocks compressed in parallel
+                               (default: number of cores)
       --verbose                list the files that did not match --group-by
       --stats FILE             write the run's figures as JSON
       --quiet                  print nothing but errors

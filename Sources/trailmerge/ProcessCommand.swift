@@ -147,12 +147,12 @@ struct ProcessCommand {
         // Format and compression: explicit flags win over the extension.
         var inferredFormat: OutputFormat?
         var inferredCompression = Compression.none
-        var name = output
-        if name.hasSuffix(".gz") {
+        var outputName = output
+        if outputName.hasSuffix(".gz") {
             inferredCompression = .gzip
-            name.removeLast(3)
+            outputName.removeLast(3)
         }
-        for candidate in OutputFormat.allCases where name.hasSuffix("." + candidate.rawValue) { inferredFormat = candidate }
+        for candidate in OutputFormat.allCases where outputName.hasSuffix("." + candidate.rawValue) { inferredFormat = candidate }
         if output == "-" { inferredFormat = .tsv }
         guard let chosenFormat = format ?? inferredFormat else {
             throw .usage("\(name): cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz) or --format")

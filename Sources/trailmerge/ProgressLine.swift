@@ -63,8 +63,9 @@ final class ProgressLine: Sendable {
                 st.phaseStarted = now
             }
             let interval: Duration = mode == .terminal ? .milliseconds(100) : plainInterval
-            // A new phase is drawn at once on a terminal; otherwise at most once per interval.
-            if !(newPhase && mode == .terminal) {
+            // A new phase (or merge pass) is drawn at once (in a log, once the run has lasted an
+            // interval, so short runs stay quiet); otherwise at most once per interval.
+            if !(newPhase && (mode == .terminal || now - st.started >= interval)) {
                 if let last = st.lastDraw, now - last < interval { return }
                 if st.lastDraw == nil && mode == .plain && now - st.started < interval { return }
             }

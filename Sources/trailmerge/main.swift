@@ -51,6 +51,8 @@ func run() -> Int32 {
     let rest = Array(arguments.dropFirst())
     // A file-size limit (ulimit -f) must turn into a write error we can clean up after, not a kill.
     signal(SIGXFSZ, SIG_IGN)
+    // A closed stdout (`-o - | head`) must end the run through its normal cleanup, not kill it.
+    signal(SIGPIPE, SIG_IGN)
     let cleanup = Cleanup()
     cleanup.installSignalHandlers { signal in
         printError(TrailMergeError.interrupted(signal: signal).description)
@@ -139,7 +141,7 @@ func run() -> Int32 {
             }
             if parsed.options.dryRun {
                 for part in result.parts {
-                    print("\(parsed.options.destination)/\(part.name)\t\(part.files.count) files\t\(part.inputBytes) bytes")
+                    print("\(parsed.options.destination)/\(part.name)\t\(plural(part.files.count, "file"))\t\(part.inputBytes) bytes of input")
                 }
             }
             if !quiet { printError(result.stats.groupSummary(dryRun: parsed.options.dryRun)) }
@@ -157,6 +159,9 @@ func run() -> Int32 {
         return 0
     } catch {
         cleanup.removeAll()
+        if case .writeFailed(let path, let reason) = error, path == "<stdout>", reason.hasSuffix("broken pipe") {
+            return 128 + SIGPIPE  // the reader went away: stop quietly, as a pipeline expects
+        }
         printError(error.description)
         return error.exitCode
     }

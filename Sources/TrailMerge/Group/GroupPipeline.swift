@@ -85,7 +85,8 @@ public func runGroup(
     if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
 
     var result = try planGroup(options, pattern: pattern, source: source, destination: destination, events: events)
-    if options.dryRun {
+    // Nothing to write and nothing to record: leave DEST alone (not even created).
+    if options.dryRun || (result.parts.isEmpty && options.outputManifest == nil && options.statsPath == nil) {
         result.stats.seconds = secondsSince(started)
         return result
     }
@@ -97,11 +98,11 @@ public func runGroup(
         try outputs.createFolder(destination)
         // One group run at a time per DEST: a second would group the same files again.
         destLock = try FolderLock(destination)
+        // Every destination is staged before any part is written, so two that collide fail first.
+        let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, events: events)
         result.stats.seconds = secondsSince(started)
-        if let path = options.statsPath {
-            try outputs.stage(path, role: "--stats").write(result.stats.json)
-        }
+        try statsFile?.write(result.stats.json)
         if let notice = outputs.reclaimed.notice { events(.notice(notice)) }
         try outputs.commit()
     } catch {
@@ -151,7 +152,7 @@ private func planGroup(
         }
     }
     if candidates.isEmpty && !options.allowEmpty {
-        throw .noInput(noInputMessage(inputs: [source], skipped: skippedByPattern, pattern: options.sourcePattern))
+        throw .noInput(noInputMessage(inputs: [source], skipped: skippedByPattern, pattern: options.sourcePattern, group: true))
     }
     var previous: [String: Int] = [:]
     var previousOutputs = Set<String>()
@@ -159,7 +160,7 @@ private func planGroup(
     if let path = options.previousManifest {
         for entry in try readManifest(path) {
             previous[entry.baseName] = entry.size
-            previousOutputs.insert(entry.path)
+            previousOutputs.insert(absolutePath(entry.path))
             carried.append(entry)
         }
     }
@@ -211,7 +212,7 @@ private func planGroup(
     for part in result.parts {
         // A name taken by an output of the previous manifest is the incremental workflow at work
         // (late files of a day already grouped): the next part number is expected, not a warning.
-        if let wanted = part.renamedFrom, !previousOutputs.contains(destination + "/" + wanted) {
+        if let wanted = part.renamedFrom, !previousOutputs.contains(absolutePath(destination + "/" + wanted)) {
             events(.warning("\(destination)/\(wanted) exists; writing \(destination)/\(part.name) instead"))
         }
     }
@@ -228,12 +229,12 @@ private func writeGroup(
     events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) {
     let parts = result.parts
+    let manifestFile = try options.outputManifest.map { (path) throws(TrailMergeError) in
+        try outputs.stage(path, role: "--output-manifest")
+    }
     var temps: [StagedFile] = []
     for part in parts {
         temps.append(try outputs.stage(destination + "/" + part.name, role: "output", createFolders: true))
-    }
-    let manifestFile = try options.outputManifest.map { (path) throws(TrailMergeError) in
-        try outputs.stage(path, role: "--output-manifest")
     }
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
@@ -257,7 +258,10 @@ private func writeGroup(
         for entry in result.carried { text += entry.jsonLine }
         for part in parts {
             for file in part.files {
-                text += ManifestEntry(path: destination + "/" + part.name, baseName: file.relativePath, srcDir: source, size: file.size).jsonLine
+                text += ManifestEntry(
+                    path: absolutePath(destination + "/" + part.name), baseName: file.relativePath, srcDir: absolutePath(source),
+                    size: file.size
+                ).jsonLine
             }
         }
         let deflater = GzipDeflater(level: 6)

@@ -86,6 +86,7 @@ struct KeySample {
 
     /// The seen path closest to `path`, as a suggestion.
     func suggestion(for path: String) -> String? {
-        closest(path, in: paths.sorted())
+        // Only paths --fields accepts (at most one exploded array).
+        closest(path, in: paths.filter { $0.components(separatedBy: "[]").count <= 2 }.sorted())
     }
 }

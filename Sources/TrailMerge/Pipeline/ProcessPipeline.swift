@@ -107,6 +107,8 @@ public func runProcess(
             outputFiles.append(options.output == "-" ? nil : try outputs.stage(options.output, role: "output"))
         }
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
+        // A killed run's spill folder is listed in its journal too, so it is found from any --temp-dir.
+        sorter.tempDirectory.onCreate = { folder in outputs.noteSpillFolder(folder) }
         var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: options.tempDirectory)
         reclaimed.bytes += outputs.reclaimed.bytes
         reclaimed.pids += outputs.reclaimed.pids
@@ -269,10 +271,11 @@ func encodedRow(_ row: UnsafePointer<UInt8>, _ length: Int, precedes bound: [UIn
 }
 
 /// The message for a run in which no file matched: what was seen and what skipped it.
-func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePattern?) -> String {
+func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePattern?, group: Bool = false) -> String {
     let places = inputs.count == 1 ? inputs[0] : "the \(inputs.count) inputs"
     guard let example = skipped.first else {
-        return "no input files: \(places) holds no files (use --allow-empty to write an empty output anyway)"
+        return "no input files: \(places) holds no files "
+            + (group ? "(use --allow-empty to exit 0 anyway)" : "(use --allow-empty to write an empty output anyway)")
     }
     return "no input files: \(plural(skipped.count, "file")) seen under \(places), all skipped by --src-pattern "
         + "'\(pattern?.text ?? "")' (e.g. \(example.path)); widen --src-pattern or use --allow-empty"

@@ -35,6 +35,7 @@ final class OutputSet {
     private let cleanup: Cleanup
     private let faults: FaultPlan
     private(set) var staged: [StagedFile] = []
+    private var roles: [String] = []
     private var createdFolders: [String] = []
     private var finished = false
     /// Where the journal goes (the first staged file's folder unless given).
@@ -74,6 +75,11 @@ final class OutputSet {
             }
         }
         journal!.append(line)
+    }
+
+    /// Lists a spill folder in the journal, so a later run reclaims it whatever its `--temp-dir`.
+    func noteSpillFolder(_ folder: String) {
+        journal?.append("spill \(absolutePath(folder))")
     }
 
     /// Ends the journal: the run's files are all committed or all removed.
@@ -116,8 +122,14 @@ final class OutputSet {
     }
 
     /// Creates the temp file for `path` (and, with `createFolders`, its missing folders).
+    /// Two destinations of one run naming the same file is an error (one would replace the other).
     func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
         try OutputSet.check(path, role: role, createFolders: createFolders)
+        let identity = canonicalPath(path)
+        if let other = staged.firstIndex(where: { canonicalPath($0.finalPath) == identity }) {
+            throw .usage("\(path): the \(role) path is also the \(roles[other]) of this run; give them different names")
+        }
+        roles.append(role)
         reclaimBeforeCreating(near: path)
         let folder = parentDirectory(path)
         if createFolders { try makeFolders(folder) }
@@ -300,4 +312,12 @@ final class FolderLock {
     }
 
     deinit { release() }
+}
+
+/// `path` with its folder resolved (symbolic links, `.`, `..`), to tell when two paths name one file.
+func canonicalPath(_ path: String) -> String {
+    let folder = parentDirectory(path)
+    guard let resolved = realpath(folder, nil) else { return absolutePath(path) }
+    defer { free(resolved) }
+    return String(cString: resolved) + "/" + baseName(path)
 }

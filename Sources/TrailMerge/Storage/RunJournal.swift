@@ -142,12 +142,14 @@ private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) 
     var temps: [String] = []
     var backups: [String] = []
     var folders: [String] = []
+    var spills: [String] = []
     var renames: [(temp: String, final: String, backup: String?)] = []
     var done = false
     for line in journal.lines {
         if line.hasPrefix("temp ") { temps.append(String(line.dropFirst(5))) }
         else if line.hasPrefix("backup ") { backups.append(String(line.dropFirst(7))) }
         else if line.hasPrefix("folder ") { folders.append(String(line.dropFirst(7))) }
+        else if line.hasPrefix("spill ") { spills.append(String(line.dropFirst(6))) }
         else if line.hasPrefix("rename ") {
             let parts = line.dropFirst(7).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             if parts.count == 3 { renames.append((parts[0], parts[1], parts[2] == "-" ? nil : parts[2])) }
@@ -169,6 +171,7 @@ private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) 
         removeFile(path)
     }
     for folder in folders.sorted(by: { $0.count > $1.count }) { removeEmptyFolder(folder) }
+    for spill in spills { reclaimSpillFolder(spill, into: &reclaimed) }
     reclaimed.pids.append(journal.pid)
     journal.remove()
 }
@@ -185,16 +188,18 @@ func reclaimAbandoned(outputFolders: [String], tempFolder: String?) -> Reclaimed
         }
     }
     if let tempFolder, let names = try? listDirectory(tempFolder) {
-        for name in names where name.hasPrefix("trailmerge-") {
-            let folder = tempFolder + "/" + name
-            guard let owner = AbandonedLock.take(folder + "/owner.lock") else { continue }
-            if let files = try? listDirectory(folder) {
-                for file in files where file != "owner.lock" { reclaimed.bytes += sizeOf(folder + "/" + file) }
-            }
-            owner.remove()
-            removeTree(folder)
-            reclaimed.pids.append(owner.pid)
-        }
+        for name in names where name.hasPrefix("trailmerge-") { reclaimSpillFolder(tempFolder + "/" + name, into: &reclaimed) }
     }
     return reclaimed
+}
+
+/// Removes a dead run's spill folder (one holding an `owner.lock` nobody holds).
+private func reclaimSpillFolder(_ folder: String, into reclaimed: inout Reclaimed) {
+    guard let owner = AbandonedLock.take(folder + "/owner.lock") else { return }
+    if let files = try? listDirectory(folder) {
+        for file in files where file != "owner.lock" { reclaimed.bytes += sizeOf(folder + "/" + file) }
+    }
+    owner.remove()
+    removeTree(folder)
+    reclaimed.pids.append(owner.pid)
 }

@@ -9,6 +9,8 @@ final class TempDirectory: @unchecked Sendable {
     let parent: String
     private let cleanup: Cleanup
     private let state = Locked<(path: String?, counter: Int, owner: OwnerLock?)>((nil, 0, nil))
+    /// Told the folder's path when it is created (the run's journal lists it).
+    nonisolated(unsafe) var onCreate: ((String) -> Void)?
 
     init(parent: String, cleanup: Cleanup) {
         self.parent = parent
@@ -46,6 +48,7 @@ final class TempDirectory: @unchecked Sendable {
                 }
                 st.path = made.0
                 st.owner = made.1
+                onCreate?(made.0)
             }
             st.counter += 1
             return .success("\(st.path!)/\(prefix)-\(st.counter)")

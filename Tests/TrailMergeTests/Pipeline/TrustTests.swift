@@ -260,3 +260,42 @@ private func listing(_ path: String) -> [String] {
         #expect(warnings.all == ["\(folder.path)/in/b.json: empty file; 0 records", "\(folder.path)/in/c.json: empty file; 0 records"])
     }
 }
+
+@Suite struct DestinationCollisionTests {
+    @Test func twoDestinationsNamingOneFileAreAUsageErrorBeforeAnythingIsRead() throws {
+        let folder = TempFolder()
+        folder.write("y.tsv", "earlier\n")
+        let same = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/y.tsv", "--stats", folder.path + "/./y.tsv"])
+        #expect(same.status == 2)
+        #expect(same.stderr == "trailmerge: \(folder.path)/./y.tsv: the --stats path is also the output of this run; give them different names\n")
+        #expect(String(decoding: FileManager.default.contents(atPath: folder.path + "/y.tsv")!, as: UTF8.self) == "earlier\n")
+        try FileManager.default.createDirectory(atPath: folder.path + "/gy", withIntermediateDirectories: true)
+        // On a copy: the run asks to delete its sources.
+        try FileManager.default.copyItem(atPath: fixturesPath + "/sample", toPath: folder.path + "/src")
+        let manifestIsPart = try runCLI(["group", folder.path + "/src/AWSLogs", folder.path + "/gy", "--group-by", "([0-9]+)/.*",
+                                         "--output-manifest", folder.path + "/gy/111122223333.json.gz", "--delete-on-success"])
+        #expect(manifestIsPart.status == 2)
+        #expect(manifestIsPart.stderr.contains("is also the --output-manifest of this run"), "\(manifestIsPart.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/gy").isEmpty)
+        #expect(listing(folder.path + "/src").count == listing(fixturesPath + "/sample").count)
+        let statsIsManifest = try runCLI(["group", fixturesPath + "/sample/AWSLogs", folder.path + "/gx", "--group-by", "([0-9]+)/.*",
+                                          "--output-manifest", folder.path + "/m.gz", "--stats", folder.path + "/m.gz"])
+        #expect(statsIsManifest.status == 2)
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/m.gz"))
+    }
+
+    @Test func aClosedStdoutEndsTheRunQuietlyAndCleanly() throws {
+        let folder = TempFolder()
+        let command = "\(executablePath) process \(fixturesPath)/sample -o - --memory 16KiB --temp-dir \(folder.path) | head -n 1 > /dev/null; echo ${PIPESTATUS[0]}"
+        let result = try runCLIThrough("/bin/bash", ["-c", command])
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "141\n")
+        #expect(!result.stderr.contains("trailmerge:"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
+    @Test func flagsTakeNoValue() throws {
+        let result = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--header=no"])
+        #expect(result.status == 2)
+        #expect(result.stderr == "trailmerge: process: --header takes no value (got '--header=no')\n")
+    }
+}
