@@ -23,11 +23,12 @@ let processHelp = """
                                columns left to right, so output is byte-identical across runs
 
     Output:
-      -o, --output PATH        .tsv, .csv or .jsonl, optionally .gz; '-' is stdout (tsv)
-      --format tsv|csv|jsonl   override the format taken from the extension
+      -o, --output PATH        .tsv, .csv or .jsonl, optionally .gz, or .parquet; '-' is stdout (tsv)
+      --format tsv|csv|jsonl|parquet  override the format taken from the extension
       --compression gzip|none  override the compression taken from the extension
       --compression-level N    gzip level 1-9 (default: 1)
       --header                 write column names first (tsv, csv)
+    \(ProcessCommand.parquetHelp)
 
     Resources:
       --memory SIZE            budget for row buffers (default: 1GiB or a quarter of RAM)
@@ -58,7 +59,7 @@ struct ProcessCommand {
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
         "--stats", "--quiet", "--progress", "--skip-bad-files", "--help", "-h",
-    ]
+    ] + parquetOptionNames
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
     static func parse(_ words: [String]) throws(TrailMergeError) -> ProcessCommand? {
@@ -89,7 +90,7 @@ struct ProcessCommand {
                     case "-o", "--output": output = value
                     case "--format":
                         guard let f = OutputFormat(rawValue: value) else {
-                            throw .usage("process: --format '\(value)' is not one of tsv, csv, jsonl")
+                            throw .usage("process: --format '\(value)' is not one of tsv, csv, jsonl, parquet")
                         }
                         format = f
                     case "--compression":
@@ -115,6 +116,8 @@ struct ProcessCommand {
                     case "--temp-dir": command.options.tempDirectory = value
                     case "--src-pattern": command.options.sourcePattern = try SourcePattern(value)
                     case "--stats": command.statsPath = value
+                    case "--parquet-codec", "--row-group-size":
+                        try parseParquetOption(name, value, into: &command.options.parquet)
                     default: break
                     }
                 }
@@ -137,11 +140,12 @@ struct ProcessCommand {
         for candidate in OutputFormat.allCases where name.hasSuffix("." + candidate.rawValue) { inferredFormat = candidate }
         if output == "-" { inferredFormat = .tsv }
         guard let chosenFormat = format ?? inferredFormat else {
-            throw .usage("process: cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz) or --format")
+            throw .usage("process: cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz), a .parquet name, or --format")
         }
         command.options.format = chosenFormat
         command.options.compression = compression ?? inferredCompression
         if let level { command.options.compressionLevel = level }
+        try checkParquet(&command.options, explicitCompression: compression, output: output)
 
         if let fieldList {
             var fields: [FieldPath] = []

@@ -17,6 +17,8 @@ public struct ProcessOptions: Sendable {
     /// Output path, or "-" for stdout.
     public var output = "-"
     public var format = OutputFormat.tsv
+    /// Codec and row groups for `format == .parquet` (`compression` does not apply to Parquet).
+    public var parquet = ParquetOutputOptions()
     public var compression = Compression.none
     public var compressionLevel = 1
     public var recordsPath = "Records"
@@ -65,7 +67,7 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
     let plan = try FieldPlan(fields: options.fields)
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
-        arrayColumns: options.fields.map(\.hasArray))
+        arrayColumns: options.fields.map(\.hasArray), nullsDistinct: options.format == .parquet)
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
     defer { ticker?.stop() }
@@ -136,7 +138,11 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
     var merged = 0
     let output = try OutputTarget(path: options.output)
     do {
-        let rowOutput = RowOutput(
+        let rowOutput: any RowSink = options.format == .parquet
+            ? try ParquetRowOutput(
+                writer: output.writer, layout: layout, names: options.fields.map(\.text), options: options.parquet,
+                memoryBudget: options.memoryBudget, threads: options.threads, events: events)
+            : RowOutput(
             writer: output.writer, format: options.format, layout: layout, names: options.fields.map(\.text),
             header: options.header, compression: options.compression, level: options.compressionLevel,
             threads: options.threads)
@@ -149,6 +155,7 @@ public func runProcess(_ options: ProcessOptions, events: @escaping @Sendable (R
         }
         progress?.set(.writing)
         try rowOutput.finish()
+        stats.warnings += rowOutput.warnings
         stats.outputBytes = rowOutput.bytesWritten
         try output.commit()
         stats.outputFiles = 1
