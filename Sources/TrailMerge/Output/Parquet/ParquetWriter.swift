@@ -39,6 +39,9 @@ final class ParquetWriter {
     private var position = 0
     private var rowGroups: [ParquetRowGroupMeta] = []
     private var groupRows = 0
+    /// Value bytes appended to the row group, and their count at the last exact memory check.
+    private var groupValueBytes = 0
+    private var checkedValueBytes = 0
     private var finished = false
     /// Rows appended so far.
     private(set) var rows = 0
@@ -80,6 +83,7 @@ final class ParquetWriter {
     @inline(__always)
     func setValue(_ index: Int, _ value: UnsafeBufferPointer<UInt8>?) {
         let encoder = encoders[index]
+        groupValueBytes &+= value?.count ?? 0
         guard let value else {
             encoder.appendNull()
             return
@@ -110,10 +114,13 @@ final class ParquetWriter {
     func endRow() throws(TrailMergeError) {
         rows += 1
         groupRows += 1
-        if groupRows >= options.rowGroupRows
-            || (groupRows & 1023 == 0 && encoders.reduce(0, { $0 + $1.bufferedBytes }) >= options.rowGroupBytes)
-        {
+        if groupRows >= options.rowGroupRows {
             try flushRowGroup()
+        } else if groupRows & 1023 == 0 || groupValueBytes - checkedValueBytes >= options.rowGroupBytes / 16 {
+            // The exact buffered size (dictionaries make it smaller than the value bytes) every
+            // 1024 rows, or sooner when large values arrive.
+            checkedValueBytes = groupValueBytes
+            if encoders.reduce(0, { $0 + $1.bufferedBytes }) >= options.rowGroupBytes { try flushRowGroup() }
         }
     }
 
@@ -167,6 +174,8 @@ final class ParquetWriter {
                 columns: chunks, numRows: Int64(groupRows), fileOffset: Int64(groupStart),
                 totalByteSize: totalUncompressed, totalCompressedSize: Int64(position - groupStart)))
         groupRows = 0
+        groupValueBytes = 0
+        checkedValueBytes = 0
     }
 
     /// Writes the last row group and the footer. The sink is not flushed or closed.

@@ -255,3 +255,87 @@ private let readersTrait = Testing.ConditionTrait.enabled(
         #expect((dump.chunk(0, 2)["statistics"] as! [String: Any])["max"] as? String == "small")
     }
 }
+
+@Suite(.enabled(if: parquetReadersAvailable || isCI, "pyarrow and duckdb are not installed: run scripts/install-deps.sh"))
+struct ParquetEncodingTests {
+    /// 70,000 distinct keys in a dictionary: 17-bit indices, bit-packed across byte boundaries.
+    @Test(arguments: [ParquetCodec.snappy, .none])
+    func wideDictionaryIndices(_ codec: ParquetCodec) throws {
+        let folder = TempFolder()
+        var rng = SplitMix64(seed: 11)
+        var rows: [[String?]] = []
+        for i in 0..<200_000 {
+            let key = i < 70_000 ? i : Int(rng.next() % 70_000)
+            rows.append([i % 1000 == 7 ? nil : "k\(key)"])
+        }
+        var options = ParquetWriterOptions()
+        options.codec = codec
+        let (path, _) = try writeParquet(rows, columns: [ParquetColumn(name: "k", kind: .string)], options: options, in: folder)
+        let dump = try ParquetDump(path)
+        #expect(dump.chunk(0, 0)["encodings"] as? [String] == ["PLAIN", "RLE", "RLE_DICTIONARY"])
+        #expect(dump.strings("k") == rows.map { $0[0] })
+        #expect(dump.duckdb["same_values_as_pyarrow"] as? Bool == true)
+    }
+
+    /// Row groups close on buffered bytes too, also when single values are large.
+    @Test func rowGroupsAreBoundedByBytes() throws {
+        let folder = TempFolder()
+        var rows: [[String?]] = []
+        for i in 0..<3000 { rows.append(["\(i)" + String(repeating: "x", count: i % 7 == 0 ? 40_000 : 100)]) }
+        var options = ParquetWriterOptions()
+        options.rowGroupBytes = 1 << 20
+        let (path, writer) = try writeParquet(rows, columns: [ParquetColumn(name: "v", kind: .string)], options: options, in: folder)
+        let dump = try ParquetDump(path)
+        // About 17.5 MB of distinct values in groups of at most about 1 MiB.
+        #expect(writer.rowGroupCount >= 15)
+        #expect(writer.rowGroupCount <= 20)
+        #expect(dump.rowGroups.count == writer.rowGroupCount)
+        #expect(dump.strings("v") == rows.map { $0[0] })
+    }
+
+    /// The Snappy compressor against pyarrow's Snappy decompressor, on inputs that reach every
+    /// element kind: long literals, 1- and 2-byte-offset copies, long matches, fragment edges.
+    @Test func snappyBlocksDecompressWithPyarrow() throws {
+        let folder = TempFolder()
+        var rng = SplitMix64(seed: 5)
+        var inputs: [[UInt8]] = [[], [7], Array("abcabcabcabcabcabcabcabc".utf8), Array(repeating: 0, count: 300_000)]
+        inputs.append((0..<200_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        var mixed: [UInt8] = []
+        while mixed.count < 1_000_000 {
+            if rng.next() % 3 == 0 {
+                mixed += (0..<Int(rng.next() % 300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            } else if mixed.count > 10 {
+                let start = Int(rng.next() % UInt64(mixed.count))
+                let length = min(Int(rng.next() % 2000) + 4, mixed.count - start)
+                mixed += mixed[start..<(start + length)]
+            } else {
+                mixed += Array("seed".utf8)
+            }
+        }
+        inputs.append(mixed)
+        inputs.append(Array(mixed.prefix(65_536 + 17)))
+        let compressor = SnappyCompressor()
+        var script = "import pyarrow as pa, sys\nok = True\n"
+        for (n, input) in inputs.enumerated() {
+            let out = ByteBuffer()
+            input.withUnsafeBufferPointer { compressor.compress($0, into: out) }
+            #expect(out.count <= SnappyCompressor.maxCompressedLength(input.count))
+            folder.write("in\(n)", input)
+            folder.write("out\(n)", out.array)
+            script += """
+                raw = open('\(folder.path)/in\(n)', 'rb').read()
+                got = pa.decompress(open('\(folder.path)/out\(n)', 'rb').read(), len(raw), codec='snappy').to_pybytes()
+                ok = ok and got == raw
+                print(\(n), len(raw), got == raw)
+
+                """
+        }
+        script += "sys.exit(0 if ok else 1)\n"
+        let result = try runCLIThrough("/usr/bin/env", ["python3", "-c", script])
+        #expect(result.status == 0, "\(String(decoding: result.stdout, as: UTF8.self)) \(result.stderr)")
+        // Compressible input must actually shrink.
+        let zeros = ByteBuffer()
+        inputs[3].withUnsafeBufferPointer { compressor.compress($0, into: zeros) }
+        #expect(zeros.count < 20_000)
+    }
+}
