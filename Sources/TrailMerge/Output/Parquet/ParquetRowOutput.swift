@@ -1,8 +1,11 @@
 /// The Parquet output of `process`. In: merged encoded rows, in order, on the merge thread (with
 /// `RowLayout.nullsDistinct`, so NULL is the lone marker byte 0x01). Out: a Parquet file through the
-/// output's writer. Invariants: columns keep the field order and names; `eventTime` becomes a
+/// output's writer. The merge thread only copies rows into 1 MiB blocks; one background thread
+/// decodes them into the Parquet writer, so encoding overlaps the merge. Invariants: rows reach the
+/// writer in merge order; columns keep the field order and names; `eventTime` becomes a
 /// TIMESTAMP(MILLIS, UTC) column, every other field a STRING column; row groups follow the sorted
 /// order, so each row group's eventTime statistics are tight.
+import Dispatch
 
 /// Parquet settings of `process`.
 public struct ParquetOutputOptions: Sendable {
@@ -40,7 +43,15 @@ extension RowOutput: RowSink {
     var warnings: Int { 0 }
 }
 
-final class ParquetRowOutput: RowSink {
+final class ParquetRowOutput: RowSink, @unchecked Sendable {
+    static let blockSize = 1 << 20
+    /// Rows not yet handed to the background thread: `[UInt32 length][row bytes]`...
+    private let raw = ByteBuffer(capacity: ParquetRowOutput.blockSize + (64 << 10))
+    private let queue = DispatchQueue(label: "trailmerge.parquet", qos: .userInitiated)
+    /// Blocks queued or being encoded at once (bounds the memory they hold).
+    private let slots = DispatchSemaphore(value: 2)
+    private let failure = Locked<TrailMergeError?>(nil)
+    // Below: touched only by the background thread, or by `finish` once it is idle.
     private let parquet: ParquetWriter
     private let writer: BufferedWriter
     private let layout: RowLayout
@@ -81,6 +92,41 @@ final class ParquetRowOutput: RowSink {
 
     @inline(__always)
     func write(_ row: UnsafePointer<UInt8>, _ length: Int) throws(TrailMergeError) {
+        var header = UInt32(length).littleEndian
+        withUnsafeBytes(of: &header) { raw.append($0.baseAddress!.assumingMemoryBound(to: UInt8.self), 4) }
+        raw.append(row, length)
+        if raw.count >= ParquetRowOutput.blockSize { try submit() }
+    }
+
+    private func submit() throws(TrailMergeError) {
+        if let error = failure.withLock({ $0 }) { throw error }
+        guard raw.count > 0 else { return }
+        let block = raw.array
+        raw.count = 0
+        raw.shrink(to: ParquetRowOutput.blockSize + (64 << 10))
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failure.withLock({ $0 }) == nil else { return }
+            do throws(TrailMergeError) {
+                try block.withUnsafeBufferPointer { (buffer) throws(TrailMergeError) in
+                    guard let base = buffer.baseAddress else { return }
+                    var position = 0
+                    while position + 4 <= buffer.count {
+                        let length = Int(UInt32(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self)))
+                        try encode(base + position + 4, length)
+                        position += 4 + length
+                    }
+                }
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+    }
+
+    /// Splits one encoded row into the Parquet writer's columns (background thread).
+    @inline(__always)
+    private func encode(_ row: UnsafePointer<UInt8>, _ length: Int) throws(TrailMergeError) {
         // Split at the 0x00 terminators (values never hold a raw 0x00).
         var position = 0
         for k in 0..<columnCount {
@@ -127,6 +173,9 @@ final class ParquetRowOutput: RowSink {
     }
 
     func finish() throws(TrailMergeError) {
+        try submit()
+        queue.sync {}
+        if let error = failure.withLock({ $0 }) { throw error }
         try parquet.finish()
         try writer.flush()
         if parquet.invalidTimestamps > 0 {
