@@ -42,16 +42,17 @@ final class ParquetColumnEncoder {
     // The row group so far.
     private(set) var rows = 0
     private var nullCount = 0
-    private var definitionLevels: [UInt8] = []
+    private let definitionLevels = ScalarBuffer<UInt8>(capacity: 1 << 16)
     private var useDictionary = true
     /// Dictionary entries, PLAIN-encoded back to back (the dictionary page's body).
     private let dictionary = ByteBuffer(capacity: 1 << 16)
-    private var entryStart: [Int] = []
-    private var entryLength: [Int] = []
-    private var entryHash: [UInt64] = []
+    private let entryStart = ScalarBuffer<Int>()
+    private let entryLength = ScalarBuffer<Int>()
+    private let entryHash = ScalarBuffer<UInt64>()
     /// Open-addressing table of entry numbers (-1: empty); its size is a power of two.
-    private var slots: [Int32] = Array(repeating: -1, count: 1 << 12)
-    private var indices: [UInt32] = []
+    private let slots = ScalarBuffer<Int32>(capacity: 1 << 12)
+    private var slotMask = (1 << 12) - 1
+    private let indices = ScalarBuffer<UInt32>(capacity: 1 << 16)
     /// PLAIN-encoded non-null values, once the chunk has fallen back to PLAIN.
     private let plain = ByteBuffer(capacity: 1 << 16)
 
@@ -69,6 +70,7 @@ final class ParquetColumnEncoder {
         self.pageBytes = pageBytes
         self.pageRows = pageRows
         compressor = PageCompressor(codec: codec)
+        slots.fill(-1, count: 1 << 12)
     }
 
     /// Memory held by the buffered row group.
@@ -131,10 +133,11 @@ final class ParquetColumnEncoder {
     @inline(__always)
     private func entry(for value: UnsafePointer<UInt8>, _ length: Int) -> Int {
         let h = ParquetColumnEncoder.hash(value, length)
-        let mask = slots.count - 1
+        let mask = slotMask
+        let table = slots.base
         var s = Int(truncatingIfNeeded: h) & mask
         while true {
-            let e = Int(slots[s])
+            let e = Int(table[s])
             if e < 0 { break }
             if entryHash[e] == h && entryLength[e] == length
                 && (length == 0 || memcmp(dictionary.base + entryStart[e], value, length) == 0)
@@ -148,42 +151,41 @@ final class ParquetColumnEncoder {
         entryStart.append(dictionary.count - length)
         entryLength.append(length)
         entryHash.append(h)
-        slots[s] = Int32(e)
+        table[s] = Int32(e)
         if entryStart.count * 2 > slots.count { growSlots() }
         return e
     }
 
     private func growSlots() {
         let size = slots.count * 2
-        slots = Array(repeating: -1, count: size)
-        let mask = size - 1
+        slots.fill(-1, count: size)
+        slotMask = size - 1
         for e in 0..<entryHash.count {
-            var s = Int(truncatingIfNeeded: entryHash[e]) & mask
-            while slots[s] >= 0 { s = (s + 1) & mask }
+            var s = Int(truncatingIfNeeded: entryHash[e]) & slotMask
+            while slots[s] >= 0 { s = (s + 1) & slotMask }
             slots[s] = Int32(e)
         }
     }
 
     private func clearDictionary() {
         dictionary.count = 0
-        entryStart.removeAll(keepingCapacity: true)
-        entryLength.removeAll(keepingCapacity: true)
-        entryHash.removeAll(keepingCapacity: true)
-        if slots.count > 1 << 16 {
-            slots = Array(repeating: -1, count: 1 << 12)
-        } else {
-            for i in slots.indices { slots[i] = -1 }
-        }
+        entryStart.removeAll()
+        entryLength.removeAll()
+        entryHash.removeAll()
+        let size = slots.count > 1 << 16 ? 1 << 12 : slots.count
+        slots.removeAll(keepingCapacity: 1 << 16)
+        slots.fill(-1, count: size)
+        slotMask = size - 1
     }
 
     /// Re-encodes the chunk's values so far as PLAIN and stops using the dictionary for this chunk.
     private func fallBackToPlain() {
         plain.count = 0
-        for index in indices {
-            let e = Int(index)
+        for i in 0..<indices.count {
+            let e = Int(indices[i])
             appendPlain(dictionary.base + entryStart[e], entryLength[e], to: plain)
         }
-        indices.removeAll(keepingCapacity: true)
+        indices.removeAll()
         clearDictionary()
         useDictionary = false
     }
@@ -261,7 +263,7 @@ final class ParquetColumnEncoder {
     func encodeChunk() -> ParquetColumnChunkMeta {
         chunk.count = 0
         uncompressedTotal = 0
-        if useDictionary && entryStart.isEmpty { fallBackToPlain() }
+        if useDictionary && entryStart.count == 0 { fallBackToPlain() }
         let stats = statistics()
         var dictionaryOffset: Int64?
         if useDictionary {
@@ -299,18 +301,14 @@ final class ParquetColumnEncoder {
             page.count = 0
             page.reserve(4)
             page.count = 4
-            definitionLevels.withUnsafeBufferPointer {
-                RLEHybrid.encode($0.baseAddress! + r0, count: r - r0, bitWidth: 1, into: page)
-            }
+            RLEHybrid.encode(definitionLevels.base + r0, count: r - r0, bitWidth: 1, into: page)
             var levelBytes = UInt32(page.count - 4).littleEndian
             // SAFETY: the first four bytes of `page` were reserved above for this length.
             withUnsafeBytes(of: &levelBytes) { UnsafeMutableRawPointer(page.base).copyMemory(from: $0.baseAddress!, byteCount: 4) }
             if useDictionary {
                 page.append(UInt8(bitWidth))
                 if v > v0 {
-                    indices.withUnsafeBufferPointer {
-                        RLEHybrid.encode($0.baseAddress! + v0, count: v - v0, bitWidth: bitWidth, into: page)
-                    }
+                    RLEHybrid.encode(indices.base + v0, count: v - v0, bitWidth: bitWidth, into: page)
                 }
             } else if p > p0 {
                 page.append(plain.base + p0, p - p0)
@@ -330,8 +328,8 @@ final class ParquetColumnEncoder {
     private func reset() {
         rows = 0
         nullCount = 0
-        definitionLevels.removeAll(keepingCapacity: true)
-        indices.removeAll(keepingCapacity: true)
+        definitionLevels.removeAll(keepingCapacity: 16 << 20)
+        indices.removeAll(keepingCapacity: 16 << 20)
         plain.count = 0
         clearDictionary()
         useDictionary = true
