@@ -9,8 +9,9 @@ extension ProcessCommand {
           --parquet-codec C        snappy|zstd|gzip|none: page compression of .parquet output
                                    (default: snappy)
           --row-group-size N|SIZE  rows per Parquet row group (a number), or buffered bytes per row
-                                   group (a size such as 64MiB); default: 1,048,576 rows or an
-                                   eighth of --memory (1 MiB to 128 MiB), whichever comes first
+                                   group (a size such as 64MiB); default: 1,048,576 rows; a row
+                                   group also closes at an eighth of --memory (1 MiB to 128 MiB)
+                                   of buffered values unless a SIZE is given
         """
 
     /// Parses one of `parquetOptionNames`.
@@ -25,11 +26,9 @@ extension ProcessCommand {
             options.codec = codec
         default:
             if !value.isEmpty && value.allSatisfy(\.isASCII) && value.allSatisfy(\.isNumber) {
-                options.rowGroupRows = try parseCount(value, option: name, command: "process", range: 1...(1 << 31 - 1))
-                options.rowGroupBytes = nil
+                options.rowGroupRows = try parseCount(value, option: name, command: "process", range: 1...Int(Int32.max))
             } else {
                 options.rowGroupBytes = try parseSizeOption(value, option: name, command: "process", minimum: 64 << 10)
-                options.rowGroupRows = nil
             }
         }
     }

@@ -7,6 +7,7 @@ enum ISOTimestamp {
     static func epochMillis(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard let p = text.baseAddress, text.count >= 20 else { return nil }
         let n = text.count
+        // SAFETY: fixed positions are < 20 <= n; later reads check `i < n` or `i == n - k` first.
         @inline(__always) func digits(_ at: Int, _ count: Int) -> Int? {
             var v = 0
             for i in at..<(at + count) {

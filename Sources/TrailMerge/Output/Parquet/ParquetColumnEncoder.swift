@@ -139,6 +139,7 @@ final class ParquetColumnEncoder {
         while true {
             let e = Int(table[s])
             if e < 0 { break }
+            // SAFETY: entry e's `length` bytes lie in `dictionary` at entryStart[e].
             if entryHash[e] == h && entryLength[e] == length
                 && (length == 0 || memcmp(dictionary.base + entryStart[e], value, length) == 0)
             {
@@ -182,6 +183,7 @@ final class ParquetColumnEncoder {
     private func fallBackToPlain() {
         plain.count = 0
         for i in 0..<indices.count {
+            // SAFETY: every index names an entry of the current dictionary.
             let e = Int(indices[i])
             appendPlain(dictionary.base + entryStart[e], entryLength[e], to: plain)
         }
@@ -195,6 +197,7 @@ final class ParquetColumnEncoder {
     /// Compares two values in the column's sort order: signed for INT64, unsigned bytes for strings.
     private func precedes(_ a: UnsafePointer<UInt8>, _ an: Int, _ b: UnsafePointer<UInt8>, _ bn: Int) -> Bool {
         if !isString {
+            // SAFETY: INT64 values are 8 bytes.
             return UnsafeRawPointer(a).loadUnaligned(as: Int64.self).littleEndian
                 < UnsafeRawPointer(b).loadUnaligned(as: Int64.self).littleEndian
         }
@@ -210,6 +213,8 @@ final class ParquetColumnEncoder {
             return
         }
         var p = 0
+        // SAFETY: `plain` holds whole PLAIN values written by appendPlain, so each length prefix
+        // is followed by that many bytes.
         while p < plain.count {
             if isString {
                 let n = Int(UInt32(littleEndian: UnsafeRawPointer(plain.base + p).loadUnaligned(as: UInt32.self)))
@@ -283,6 +288,8 @@ final class ParquetColumnEncoder {
             let v0 = v
             let p0 = p
             var bytes = 0
+            // SAFETY: r < rows = definitionLevels.count; a level of 1 means one more value in
+            // `indices` or one more whole PLAIN value in `plain` (as in forEachCandidate).
             while r < rows && r - r0 < pageRows && bytes < pageBytes {
                 if definitionLevels[r] == 1 {
                     v += 1

@@ -10,9 +10,10 @@ import Dispatch
 /// Parquet settings of `process`.
 public struct ParquetOutputOptions: Sendable {
     public var codec = ParquetCodec.snappy
-    /// Rows per row group; nil: bounded by `rowGroupBytes` (and 1,048,576 rows).
+    /// Rows per row group; nil: 1,048,576, or no row limit when `rowGroupBytes` is given.
     public var rowGroupRows: Int?
-    /// Buffered bytes per row group; nil: an eighth of the memory budget, between 1 MiB and 128 MiB.
+    /// Buffered bytes per row group; nil: an eighth of the memory budget, between 1 MiB and
+    /// 128 MiB. A row group closes at whichever limit it reaches first.
     public var rowGroupBytes: Int?
 
     public init() {}
@@ -23,8 +24,8 @@ public struct ParquetOutputOptions: Sendable {
     func writerOptions(memoryBudget: Int, threads: Int) -> ParquetWriterOptions {
         var o = ParquetWriterOptions()
         o.codec = codec
-        o.rowGroupRows = rowGroupRows ?? ParquetOutputOptions.defaultMaxRows
-        o.rowGroupBytes = rowGroupBytes ?? (rowGroupRows != nil ? Int.max : min(128 << 20, max(1 << 20, memoryBudget / 8)))
+        o.rowGroupRows = rowGroupRows ?? (rowGroupBytes != nil ? Int.max : ParquetOutputOptions.defaultMaxRows)
+        o.rowGroupBytes = rowGroupBytes ?? min(128 << 20, max(1 << 20, memoryBudget / 8))
         o.threads = max(1, threads)
         return o
     }
@@ -112,6 +113,7 @@ final class ParquetRowOutput: RowSink, @unchecked Sendable {
                 try block.withUnsafeBufferPointer { (buffer) throws(TrailMergeError) in
                     guard let base = buffer.baseAddress else { return }
                     var position = 0
+                    // SAFETY: `write` stored each row as a 4-byte length and that many bytes.
                     while position + 4 <= buffer.count {
                         let length = Int(UInt32(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self)))
                         try encode(base + position + 4, length)
@@ -128,6 +130,7 @@ final class ParquetRowOutput: RowSink, @unchecked Sendable {
     @inline(__always)
     private func encode(_ row: UnsafePointer<UInt8>, _ length: Int) throws(TrailMergeError) {
         // Split at the 0x00 terminators (values never hold a raw 0x00).
+        // SAFETY: every read below is at an index < length, or within a span found inside it.
         var position = 0
         for k in 0..<columnCount {
             var stop = position

@@ -28,6 +28,7 @@ enum RLEHybrid {
             for j in (i + 1)..<(i + 8) where values[j] != v { return false }
             return true
         }
+        // SAFETY: the caller passes `n` initialized values; every read below is at an index < n.
         var i = 0
         while i < n {
             if longRunAt(i) {

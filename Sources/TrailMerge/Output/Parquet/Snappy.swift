@@ -74,6 +74,7 @@ final class SnappyCompressor {
             // Extend the match and emit copies until no match follows directly.
             repeat {
                 var matched = 4
+                // SAFETY: candidate < ip, so both reads stay below `length`.
                 while ip + matched < length && input[candidate + matched] == input[ip + matched] { matched += 1 }
                 SnappyCompressor.emitCopy(offset: ip - candidate, length: matched, out)
                 ip += matched
