@@ -343,3 +343,62 @@ struct ParquetEncodingTests {
         #expect(zeros.count < 20_000)
     }
 }
+
+@Suite(.enabled(if: parquetReadersAvailable || isCI, "pyarrow and duckdb are not installed: run scripts/install-deps.sh"))
+struct ParquetRandomTablesTests {
+    /// Seeded random tables with tiny limits, so dictionaries fall back to PLAIN in the middle of
+    /// chunks, pages are small and many, NULL runs cross page edges, and values mix ASCII,
+    /// multi-byte text, empty strings and control bytes.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func randomTablesWithTinyLimits(_ seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        let alphabet = ["a", "b", "z", "é", "中", "🚀", "\u{0}", "\u{1}", "\t", " ", "~", "\u{7f}"]
+        let columns = [ParquetColumn(name: "t", kind: .timestampMillis)]
+            + (0..<4).map { ParquetColumn(name: "c\($0)", kind: .string) }
+        let rowCount = 3000 + Int(rng.next() % 2000)
+        var rows: [[String?]] = []
+        var nullRun = 0
+        for r in 0..<rowCount {
+            var row: [String?] = [rng.next() % 9 == 0 ? nil : String(format: "2024-03-%02dT%02d:%02d:%02dZ", 1 + r % 28, Int(rng.next() % 24), Int(rng.next() % 60), Int(rng.next() % 60))]
+            for c in 0..<4 {
+                if nullRun > 0 || rng.next() % UInt64(4 + c * 3) == 0 {
+                    if nullRun == 0 && rng.next() % 5 == 0 { nullRun = Int(rng.next() % 40) }
+                    nullRun = max(0, nullRun - 1)
+                    row.append(nil)
+                    continue
+                }
+                let distinct = [3, 50, 400, 100_000][c]
+                var text = "\(rng.next() % UInt64(distinct))"
+                for _ in 0..<(c == 0 ? 0 : Int(rng.next() % 6)) { text += alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+                row.append(rng.next() % 23 == 0 ? "" : text)
+            }
+            rows.append(row)
+        }
+        var options = ParquetWriterOptions()
+        options.codec = ParquetCodec.allCases[Int(seed) % 4]
+        options.dictionaryLimit = 2048
+        options.pageRows = 97
+        options.pageBytes = 1500
+        options.rowGroupRows = 1100
+        options.threads = 2
+        let folder = TempFolder()
+        let (path, _) = try writeParquet(rows, columns: columns, options: options, in: folder)
+        let dump = try ParquetDump(path)
+        #expect(dump.duckdb["same_values_as_pyarrow"] as? Bool == true)
+        #expect(dump.millis("t") == rows.map { $0[0].flatMap { Array($0.utf8).withUnsafeBufferPointer { ISOTimestamp.epochMillis($0) } } })
+        for c in 0..<4 { #expect(dump.strings("c\(c)") == rows.map { $0[c + 1] }, "column c\(c)") }
+        // The 3-value column keeps its dictionary; the 100,000-value one falls back to PLAIN.
+        #expect(dump.chunk(0, 1)["has_dictionary_page"] as? Bool == true)
+        #expect(dump.chunk(0, 4)["has_dictionary_page"] as? Bool == false)
+        for g in 0..<dump.rowGroups.count {
+            let group = Array(rows[(g * 1100)..<min((g + 1) * 1100, rows.count)])
+            for c in 1...4 {
+                let stats = dump.chunk(g, c)["statistics"] as! [String: Any]
+                let expected = expectedStringStats(group.map { $0[c] })
+                #expect(stats["min"] as? String == expected.min)
+                #expect(stats["max"] as? String == expected.max)
+                #expect(stats["null_count"] as? Int == expected.nulls)
+            }
+        }
+    }
+}
