@@ -402,3 +402,33 @@ struct ParquetRandomTablesTests {
         }
     }
 }
+
+/// True when PySpark and a Java runtime are installed (optional: Spark is checked when present).
+let sparkAvailable: Bool = {
+    (try? runCLIThrough(
+        "/usr/bin/env", ["python3", "-c", "import pyspark, pyarrow, shutil, sys; sys.exit(0 if shutil.which('java') else 1)"]
+    ).status) == 0
+}()
+
+@Suite(.enabled(if: sparkAvailable, "PySpark or Java is not installed; Spark is checked only where it is"))
+struct ParquetSparkTests {
+    @Test func sparkReadsEveryCodecLikePyarrow() throws {
+        let folder = TempFolder()
+        let rows = sampleRows(3000, seed: 9)
+        var paths: [String] = []
+        for codec in ParquetCodec.allCases {
+            var options = ParquetWriterOptions()
+            options.codec = codec
+            options.rowGroupRows = 1000
+            paths.append(try writeParquet(rows, columns: cloudTrailColumns, options: options, in: folder, name: "\(codec).parquet").path)
+        }
+        let result = try runCLIThrough("/usr/bin/env", ["python3", scriptsPath + "/parquet_spark_check.py"] + paths)
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [String: [String: Any]]
+        for path in paths {
+            #expect(report[path]?["rows"] as? Int == rows.count)
+            #expect(report[path]?["same_values_as_pyarrow"] as? Bool == true)
+            #expect((report[path]?["schema"] as? String)?.hasPrefix("struct<eventTime:timestamp,eventName:string,") == true)
+        }
+    }
+}
