@@ -183,10 +183,11 @@ final class ParquetRowOutput: RowSink, @unchecked Sendable {
         try writer.flush()
         if parquet.invalidTimestamps > 0 {
             warnings += 1
-            events(
-                .warning(
-                    "\(parquet.invalidTimestamps) eventTime values are not ISO-8601 UTC times and were written as NULL (the first: '\(parquet.firstInvalidTimestamp ?? "")')"
-                ))
+            let n = parquet.invalidTimestamps
+            let what = n == 1
+                ? "1 eventTime value is not an ISO-8601 UTC time and was written as NULL"
+                : "\(n) eventTime values are not ISO-8601 UTC times and were written as NULL"
+            events(.warning("\(what) (the first: '\(parquet.firstInvalidTimestamp ?? "")')"))
         }
     }
 

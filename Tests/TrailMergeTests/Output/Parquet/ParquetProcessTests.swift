@@ -110,7 +110,7 @@ struct ParquetProcessTests {
         #expect(dump.rowGroups.count == (expected.count + 499) / 500)
         #expect(stats.rows == expected.count)
         // The one non-ISO time is NULL, counted and named in a warning.
-        #expect(events.withLock { $0 }.contains { $0.hasPrefix("1 eventTime values are not ISO-8601 UTC times") && $0.contains("'not a time'") })
+        #expect(events.withLock { $0 }.contains { $0.hasPrefix("1 eventTime value is not an ISO-8601 UTC time and was written as NULL") && $0.contains("'not a time'") })
         // The hand-written NULL/"" cases, exactly.
         let users = dump.strings("userIdentity.userName")
         let names = dump.strings("eventName")
