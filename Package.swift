@@ -9,9 +9,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // libzstd1 ships without headers on the target image: Sources/CZstd declares what we use.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .target(
             name: "TrailMerge",
-            dependencies: ["CZlib"],
+            dependencies: ["CZlib", "CZstd"],
             path: "Sources/TrailMerge"
         ),
         .executableTarget(name: "trailmerge", dependencies: ["TrailMerge"], path: "Sources/trailmerge"),

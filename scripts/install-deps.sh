@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine may lack for building and testing trailmerge: the zlib headers
-# (zlib1g-dev) and gzip. Safe to run repeatedly; does nothing when everything is present.
+# (zlib1g-dev), gzip, the zstd runtime (libzstd1, for Parquet ZSTD pages), and the Parquet readers the
+# tests check our files with (pyarrow, duckdb). Safe to run repeatedly; does nothing when everything
+# is present.
 set -euo pipefail
 missing=()
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v gzip >/dev/null 2>&1 || missing+=(gzip)
 [ -x /usr/bin/time ] || missing+=(time)  # GNU time: peak RSS in benchmarks and peer comparisons
+ls /usr/lib/*/libzstd.so.1 /lib/*/libzstd.so.1 >/dev/null 2>&1 || missing+=(libzstd1)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: need root to install: ${missing[*]}" >&2
@@ -15,3 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 command -v swift >/dev/null 2>&1 || { echo "install-deps: swift is not on PATH" >&2; exit 1; }
+
+# Test-only Parquet readers (Tests/TrailMergeTests/Output/Parquet, scripts/parquet_dump.py).
+if ! python3 -c 'import pyarrow, duckdb' >/dev/null 2>&1; then
+  # Debian's python refuses pip installs into the system (PEP 668) unless told otherwise.
+  python3 -m pip install --quiet pyarrow duckdb 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages pyarrow duckdb
+  python3 -c 'import pyarrow, duckdb' || { echo "install-deps: pyarrow/duckdb failed to install" >&2; exit 1; }
+fi

@@ -26,14 +26,15 @@ let processHelp = """
                                columns left to right, so output is byte-identical across runs
 
     Output:
-      -o, --output PATH        .tsv, .csv or .jsonl, optionally .gz; '-' is stdout (tsv)
-      --format tsv|csv|jsonl   override the format taken from the extension
+      -o, --output PATH        .tsv, .csv or .jsonl, optionally .gz, or .parquet; '-' is stdout (tsv)
+      --format tsv|csv|jsonl|parquet  override the format taken from the extension
       --compression gzip|none  override the compression taken from the extension
       --compression-level N    gzip level 1-9 (default: 1)
       --header                 write column names first (tsv and csv only)
       --split-points FILE      N-1 values of the first sort column (one a line, TSV escapes): rows go
                                to N outputs OUTPUT-00000.EXT ... by range (a value equal to a point
-                               goes to the range above it); see 'trailmerge sample' 
+                               goes to the range above it); see 'trailmerge sample'
+    \(ProcessCommand.parquetHelp)
 
     Resources:
       --memory SIZE            budget for row buffers (default: 1GiB or a quarter of RAM)
@@ -70,7 +71,7 @@ struct ProcessCommand {
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
         "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--files-from", "--split-points", "--dry-run", "--help", "-h",
-    ]
+    ] + parquetOptionNames
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
     static func parse(_ words: [String], command name: String = "process", known: [String] = ProcessCommand.known, help: String = processHelp) throws(TrailMergeError) -> ProcessCommand? {
@@ -104,7 +105,7 @@ struct ProcessCommand {
                     case "-o", "--output": output = value
                     case "--format":
                         guard let f = OutputFormat(rawValue: value) else {
-                            throw .usage("\(name): --format '\(value)' is not one of tsv, csv, jsonl")
+                            throw .usage("\(name): --format '\(value)' is not one of tsv, csv, jsonl, parquet")
                         }
                         format = f
                     case "--compression":
@@ -132,6 +133,8 @@ struct ProcessCommand {
                     case "--stats": command.options.statsPath = value
                     case "--files-from": command.options.explicitFiles += try readFileList(value)
                     case "--split-points": command.options.splitPoints = try readSplitPoints(value)
+                    case "--parquet-codec", "--row-group-size":
+                        try parseParquetOption(name, value, into: &command.options.parquet)
                     default: break
                     }
                 }
@@ -155,7 +158,7 @@ struct ProcessCommand {
         for candidate in OutputFormat.allCases where outputName.hasSuffix("." + candidate.rawValue) { inferredFormat = candidate }
         if output == "-" { inferredFormat = .tsv }
         guard let chosenFormat = format ?? inferredFormat else {
-            throw .usage("\(name): cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz) or --format")
+            throw .usage("\(name): cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz), a .parquet name, or --format")
         }
         command.options.format = chosenFormat
         command.options.compression = compression ?? inferredCompression
@@ -163,6 +166,7 @@ struct ProcessCommand {
             throw .usage("\(name): --header applies to tsv and csv output; JSON Lines rows carry their keys")
         }
         if let level { command.options.compressionLevel = level }
+        try checkParquet(&command.options, explicitCompression: compression, output: output)
 
         if let fieldList {
             var fields: [FieldPath] = []

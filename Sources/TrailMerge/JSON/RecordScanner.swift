@@ -744,12 +744,13 @@ final class RecordScanner {
             }
         }
         let length = out.count - start
+        let isPresent = c != 0x6E  // JSON null is NULL, like a missing path
         if inElement {
-            values.setLastElement(start: start, length: length)
+            values.setLastElement(start: start, length: length, present: isPresent)
             for k in n.fieldStart..<(n.fieldStart + n.fieldCount) { values.markSeen(field: fieldIndex[k]) }
         } else {
             for k in n.fieldStart..<(n.fieldStart + n.fieldCount) {
-                values.set(field: fieldIndex[k], start: start, length: length)
+                values.set(field: fieldIndex[k], start: start, length: length, present: isPresent)
                 values.markSeen(field: fieldIndex[k])
             }
         }

@@ -8,6 +8,10 @@ final class RecordValues {
     private(set) var lengths: UnsafeMutablePointer<Int>
     private(set) var elementStarts: UnsafeMutablePointer<Int>
     private(set) var elementLengths: UnsafeMutablePointer<Int>
+    /// False for a column (or element) whose value is JSON null or whose path is missing; its
+    /// length is then 0. Only Parquet output tells these apart from an empty string.
+    private(set) var present: UnsafeMutablePointer<Bool>
+    private(set) var elementPresent: UnsafeMutablePointer<Bool>
     private var elementCapacity = 64
     private(set) var elementCount = 0
     /// True when a value holds the bytes 0x00 or 0x01 (only possible through \u escapes).
@@ -22,10 +26,13 @@ final class RecordValues {
         lengths = .allocate(capacity: max(fieldCount, 1))
         lengths.initialize(repeating: 0, count: max(fieldCount, 1))
         starts.initialize(repeating: 0, count: max(fieldCount, 1))
+        present = .allocate(capacity: max(fieldCount, 1))
+        present.initialize(repeating: false, count: max(fieldCount, 1))
         elementStarts = .allocate(capacity: elementCapacity)
         elementLengths = .allocate(capacity: elementCapacity)
         seen = .allocate(capacity: max(fieldCount, 1))
         seen.initialize(repeating: false, count: max(fieldCount, 1))
+        elementPresent = .allocate(capacity: elementCapacity)
     }
 
     @inline(__always)
@@ -43,20 +50,26 @@ final class RecordValues {
         elementStarts.deallocate()
         elementLengths.deallocate()
         seen.deallocate()
+        present.deallocate()
+        elementPresent.deallocate()
     }
 
     @inline(__always)
     func reset() {
         bytes.count = 0
-        for f in 0..<fieldCount { lengths[f] = 0 }
+        for f in 0..<fieldCount {
+            lengths[f] = 0
+            present[f] = false
+        }
         elementCount = 0
         hasLowBytes = false
     }
 
     @inline(__always)
-    func set(field: Int, start: Int, length: Int) {
+    func set(field: Int, start: Int, length: Int, present isPresent: Bool = true) {
         starts[field] = start
         lengths[field] = length
+        present[field] = isPresent
     }
 
     func clearElements() { elementCount = 0 }
@@ -68,23 +81,29 @@ final class RecordValues {
             let newCapacity = elementCapacity * 2
             let s = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
             let l = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
+            let e = UnsafeMutablePointer<Bool>.allocate(capacity: newCapacity)
             s.update(from: elementStarts, count: elementCount)
             l.update(from: elementLengths, count: elementCount)
+            e.update(from: elementPresent, count: elementCount)
             elementStarts.deallocate()
             elementLengths.deallocate()
+            elementPresent.deallocate()
             elementStarts = s
             elementLengths = l
+            elementPresent = e
             elementCapacity = newCapacity
         }
         elementStarts[elementCount] = 0
         elementLengths[elementCount] = 0
+        elementPresent[elementCount] = false
         elementCount += 1
     }
 
     @inline(__always)
-    func setLastElement(start: Int, length: Int) {
+    func setLastElement(start: Int, length: Int, present isPresent: Bool = true) {
         // SAFETY: only called while an element is open (elementCount >= 1).
         elementStarts[elementCount - 1] = start
         elementLengths[elementCount - 1] = length
+        elementPresent[elementCount - 1] = isPresent
     }
 }

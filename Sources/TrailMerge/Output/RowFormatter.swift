@@ -2,9 +2,9 @@
 /// text handed to an `OutputSink`. Invariant: values are escaped per format (TSV: `\\ \t \n \r`;
 /// CSV: RFC 4180 quoting with CRLF line ends; JSONL: JSON string escapes), nothing else changes.
 
-/// The text format of the output.
+/// The format of the output (Parquet rows go to `ParquetRowOutput`, not to this formatter).
 public enum OutputFormat: String, Sendable, CaseIterable {
-    case tsv, csv, jsonl
+    case tsv, csv, jsonl, parquet
 }
 
 final class RowFormatter {
@@ -65,6 +65,8 @@ final class RowFormatter {
                 RowFormatter.appendJSONString(decoder.value(layout.positionOfField[f]), to: block)
             }
             block.append("}\n")
+        case .parquet:
+            preconditionFailure("Parquet rows are written by ParquetRowOutput")
         }
     }
 

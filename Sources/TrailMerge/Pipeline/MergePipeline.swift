@@ -15,6 +15,9 @@ public func runMerge(
     if options.header && options.format == .jsonl {
         throw .usage("merge: --header applies to tsv and csv output; JSON Lines rows carry their keys")
     }
+    if options.format == .parquet {
+        throw .usage("merge: writes tsv, csv or jsonl; merge text parts, then convert with process if Parquet is needed")
+    }
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
         arrayColumns: options.fields.map { _ in false })

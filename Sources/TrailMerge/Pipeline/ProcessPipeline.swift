@@ -18,6 +18,8 @@ public struct ProcessOptions: Sendable {
     /// Output path, or "-" for stdout.
     public var output = "-"
     public var format = OutputFormat.tsv
+    /// Codec and row groups for `format == .parquet` (`compression` does not apply to Parquet).
+    public var parquet = ParquetOutputOptions()
     public var compression = Compression.none
     public var compressionLevel = 1
     public var recordsPath = "Records"
@@ -89,7 +91,7 @@ public func runProcess(
     let plan = try FieldPlan(fields: options.fields)
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
-        arrayColumns: options.fields.map(\.hasArray))
+        arrayColumns: options.fields.map(\.hasArray), nullsDistinct: options.format == .parquet)
 
     // Destinations first: nothing is read until every output can be written.
     let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
@@ -219,11 +221,19 @@ private func readAndMerge(
 
     // Merge and write (the sorter reports each merge pass).
     var merged = 0
-    let rowOutputs = outputFiles.map { file in
-        RowOutput(
-            writer: file?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>"), format: options.format,
-            layout: layout, names: options.fields.map(\.text), header: options.header,
-            compression: options.compression, level: options.compressionLevel, threads: options.threads)
+    var rowOutputs: [any RowSink] = []
+    for file in outputFiles {
+        let writer = file?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>")
+        if options.format == .parquet {
+            rowOutputs.append(try ParquetRowOutput(
+                writer: writer, layout: layout, names: options.fields.map(\.text), options: options.parquet,
+                memoryBudget: options.memoryBudget / outputFiles.count, threads: options.threads, events: events))
+        } else {
+            rowOutputs.append(RowOutput(
+                writer: writer, format: options.format, layout: layout, names: options.fields.map(\.text),
+                header: options.header, compression: options.compression, level: options.compressionLevel,
+                threads: options.threads))
+        }
     }
     // Rows arrive sorted, so the range only ever moves up: one comparison per row.
     let bounds = (options.splitPoints ?? []).map(encodedSplitPoint)
@@ -244,6 +254,7 @@ private func readAndMerge(
     for output in rowOutputs {
         try output.finish()
         stats.outputBytes += output.bytesWritten
+        stats.warnings += output.warnings
     }
     stats.outputFiles = rowOutputs.count
     return stats

@@ -21,8 +21,12 @@ public struct RowLayout: Sendable, Equatable {
     public let arrayColumns: [Bool]
     /// False for `--sort-by none`.
     public let sorted: Bool
+    /// When true (Parquet output), a JSON null or missing value is encoded as the single byte 0x01
+    /// before its terminator, which no escaped value can be, so it stays distinct from "" (it sorts
+    /// after "" and before every other value). When false, it is encoded as "".
+    public let nullsDistinct: Bool
 
-    public init(fieldCount: Int, sortColumns: [Int]?, arrayColumns: [Bool]) {
+    public init(fieldCount: Int, sortColumns: [Int]?, arrayColumns: [Bool], nullsDistinct: Bool = false) {
         var order: [Int] = []
         for c in sortColumns ?? [] where !order.contains(c) { order.append(c) }
         for c in 0..<fieldCount where !order.contains(c) { order.append(c) }
@@ -32,6 +36,7 @@ public struct RowLayout: Sendable, Equatable {
         positionOfField = position
         self.arrayColumns = arrayColumns
         sorted = sortColumns != nil
+        self.nullsDistinct = nullsDistinct
     }
 }
 
@@ -147,12 +152,14 @@ final class RowArena {
     func append(_ values: RecordValues) -> Int {
         let rows = max(1, values.elementCount)
         let source = values.bytes.base
+        let nullsDistinct = layout.nullsDistinct
         for r in 0..<rows {
             var size = columnCount
             for k in 0..<columnCount {
                 let c = keyOrder[k]
                 size += isArrayColumn[c] ? (values.elementCount > 0 ? values.elementLengths[r] : 0) : values.lengths[c]
             }
+            if nullsDistinct { size += columnCount }
             if values.hasLowBytes { size *= 2 }
             let rowStart = space(for: size)
             var out = rowStart
@@ -188,6 +195,14 @@ final class RowArena {
                     // SAFETY: reserveBytes made room for every value plus terminators.
                     out.update(from: source + start, count: length)
                     out += length
+                }
+                if nullsDistinct
+                    && !(isArrayColumn[c]
+                        ? values.elementCount > 0 && values.elementPresent[r] : values.present[c])
+                {
+                    // SAFETY: size counted one extra byte per column for this marker.
+                    out[0] = 1
+                    out += 1
                 }
                 out[0] = 0
                 out += 1

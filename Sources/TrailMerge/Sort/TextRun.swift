@@ -113,6 +113,7 @@ final class TextRunReader {
         case .tsv: try parseTSV()
         case .csv: try parseCSV()
         case .jsonl: try parseJSONL()
+        case .parquet: throw failure("merge reads the text formats (tsv, csv, jsonl), not parquet")
         }
         return true
     }

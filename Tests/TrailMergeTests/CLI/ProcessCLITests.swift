@@ -63,7 +63,7 @@ private let defaultFields = ProcessOptions.defaultFieldList.components(separated
     @Test(arguments: [
         (["process"], "no INPUT"),
         (["process", "x"], "-o OUTPUT is required"),
-        (["process", "x", "-o", "out.parquet"], "cannot tell the format"),
+        (["process", "x", "-o", "out.xlsx"], "cannot tell the format"),
         (["process", "x", "-o", "o.tsv", "--memroy", "4MiB"], "did you mean '--memory'"),
         (["process", "x", "-o", "o.tsv", "--memory", "lots"], "--memory 'lots' is not a size"),
         (["process", "x", "-o", "o.tsv", "--threads", "0"], "--threads '0'"),
