@@ -110,7 +110,7 @@ public func runProcess(
         }
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         // A killed run's spill folder is listed in its journal too, so it is found from any --temp-dir.
-        sorter.tempDirectory.onCreate = { folder in outputs.noteSpillFolder(folder) }
+        sorter.tempDirectory.onCreate = { folder, made in outputs.noteSpillFolder(folder, made: made) }
         var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: options.tempDirectory)
         reclaimed.bytes += outputs.reclaimed.bytes
         reclaimed.pids += outputs.reclaimed.pids

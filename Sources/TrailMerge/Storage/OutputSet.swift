@@ -78,8 +78,8 @@ final class OutputSet {
     }
 
     /// Lists a spill folder in the journal, so a later run reclaims it whatever its `--temp-dir`.
-    func noteSpillFolder(_ folder: String) {
-        journal?.append("spill \(absolutePath(folder))")
+    func noteSpillFolder(_ folder: String, made: Bool) {
+        journal?.append((made ? "spill " : "not-spill ") + absolutePath(folder))
     }
 
     /// Ends the journal: the run's files are all committed or all removed.

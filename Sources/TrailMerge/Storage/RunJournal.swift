@@ -150,6 +150,7 @@ private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) 
         else if line.hasPrefix("backup ") { backups.append(String(line.dropFirst(7))) }
         else if line.hasPrefix("folder ") { folders.append(String(line.dropFirst(7))) }
         else if line.hasPrefix("spill ") { spills.append(String(line.dropFirst(6))) }
+        else if line.hasPrefix("not-spill ") { spills.removeAll { $0 == line.dropFirst(10) } }
         else if line.hasPrefix("rename ") {
             let parts = line.dropFirst(7).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             if parts.count == 3 { renames.append((parts[0], parts[1], parts[2] == "-" ? nil : parts[2])) }
@@ -171,7 +172,7 @@ private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) 
         removeFile(path)
     }
     for folder in folders.sorted(by: { $0.count > $1.count }) { removeEmptyFolder(folder) }
-    for spill in spills { reclaimSpillFolder(spill, into: &reclaimed) }
+    for spill in spills { reclaimSpillFolder(spill, listedByDeadJournal: true, into: &reclaimed) }
     reclaimed.pids.append(journal.pid)
     journal.remove()
 }
@@ -193,13 +194,20 @@ func reclaimAbandoned(outputFolders: [String], tempFolder: String?) -> Reclaimed
     return reclaimed
 }
 
-/// Removes a dead run's spill folder (one holding an `owner.lock` nobody holds).
-private func reclaimSpillFolder(_ folder: String, into reclaimed: inout Reclaimed) {
-    guard let owner = AbandonedLock.take(folder + "/owner.lock") else { return }
+/// Removes a dead run's spill folder: one holding an `owner.lock` nobody holds, or, when a dead
+/// run's journal lists it, one the run was killed in before its `owner.lock` existed.
+private func reclaimSpillFolder(_ folder: String, listedByDeadJournal: Bool = false, into reclaimed: inout Reclaimed) {
+    guard (try? fileStatus(folder))?.kind == .directory else { return }
+    let owner = AbandonedLock.take(folder + "/owner.lock")
+    if owner == nil {
+        // Live (its lock is held), or not provably ours, unless the dead journal lists it and it
+        // has no owner.lock at all.
+        guard listedByDeadJournal, (try? fileStatus(folder + "/owner.lock")) == nil else { return }
+    }
     if let files = try? listDirectory(folder) {
         for file in files where file != "owner.lock" { reclaimed.bytes += sizeOf(folder + "/" + file) }
     }
-    owner.remove()
+    owner?.remove()
     removeTree(folder)
-    reclaimed.pids.append(owner.pid)
+    if let owner { reclaimed.pids.append(owner.pid) }
 }

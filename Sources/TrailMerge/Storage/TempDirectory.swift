@@ -9,8 +9,9 @@ final class TempDirectory: @unchecked Sendable {
     let parent: String
     private let cleanup: Cleanup
     private let state = Locked<(path: String?, counter: Int, owner: OwnerLock?)>((nil, 0, nil))
-    /// Told the folder's path when it is created (the run's journal lists it).
-    nonisolated(unsafe) var onCreate: ((String) -> Void)?
+    /// Told the folder's path before it is created, and `false` if that name was taken by another
+    /// folder (the run's journal lists the one it made, and not a name it did not get).
+    nonisolated(unsafe) var onCreate: ((String, Bool) -> Void)?
 
     init(parent: String, cleanup: Cleanup) {
         self.parent = parent
@@ -36,19 +37,28 @@ final class TempDirectory: @unchecked Sendable {
         let parent = self.parent
         let result: Result<String, TrailMergeError> = state.withLock { st in
             if st.path == nil {
-                var template = Array((parent + "/trailmerge-XXXXXX").utf8CString)
-                let made: (String, OwnerLock?)? = cleanup.withSignalsDeferred {
-                    guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return nil }
-                    let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    cleanup.register(directory: path)
-                    return (path, try? OwnerLock(creating: path + "/owner.lock"))
+                // The name is announced (to the run's journal) before the folder exists, so a kill
+                // between mkdir and owner.lock still leaves proof of whose folder it is.
+                var made: (String, OwnerLock?)? = nil
+                for _ in 0..<100 where made == nil {
+                    let path = parent + "/trailmerge-" + String(randomToken().prefix(6))
+                    onCreate?(path, true)
+                    made = cleanup.withSignalsDeferred {
+                        guard mkdir(path, 0o700) == 0 else { return nil }
+                        cleanup.register(directory: path)
+                        return (path, try? OwnerLock(creating: path + "/owner.lock"))
+                    }
+                    if made == nil {
+                        let code = errno
+                        onCreate?(path, false)
+                        if code != EEXIST { break }
+                    }
                 }
                 guard let made else {
                     return .failure(.writeFailed(path: parent, reason: "cannot create a temp folder: \(errnoText())"))
                 }
                 st.path = made.0
                 st.owner = made.1
-                onCreate?(made.0)
             }
             st.counter += 1
             return .success("\(st.path!)/\(prefix)-\(st.counter)")
