@@ -9,9 +9,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
         .target(
             name: "TrailMerge",
-            dependencies: ["CZlib"],
+            dependencies: ["CZlib", "CCrypto"],
             path: "Sources/TrailMerge"
         ),
         .executableTarget(name: "trailmerge", dependencies: ["TrailMerge"], path: "Sources/trailmerge"),
