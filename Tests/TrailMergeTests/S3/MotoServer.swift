@@ -1,0 +1,90 @@
+/// A real moto S3 server process on 127.0.0.1 (scripts/moto-server.py), started by the tests and
+/// stopped when the value goes away or, at the latest, when the test process exits (the script
+/// serves until its stdin closes).
+import Foundation
+@testable import TrailMerge
+
+/// The repository root (three folders above this file).
+let repositoryRoot: String = {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+}()
+
+/// Whether `python3 -c CODE` exits 0.
+func pythonCanRun(_ code: String) -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", code]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return false }
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+}
+
+final class MotoServer: @unchecked Sendable {
+    static let available = pythonCanRun("import moto.server, flask, werkzeug")
+    static let unavailableReason = "moto[server] is not importable by python3: run scripts/install-deps.sh"
+
+    let process = Process()
+    let stdin = Pipe()
+    let port: Int
+    let accessKey: String
+    let secretKey: String
+
+    /// Starts a server; `auth` turns on moto's signature checks with a fresh IAM user.
+    init(auth: Bool = false) {
+        let stdout = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repositoryRoot + "/scripts/moto-server.py"] + (auth ? ["--auth"] : [])
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try! process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
+        port = object["port"] as? Int ?? 0
+        accessKey = object["access_key"] as? String ?? ""
+        secretKey = object["secret_key"] as? String ?? ""
+        precondition(port > 0, "moto-server.py did not start: \(String(decoding: line, as: UTF8.self))")
+    }
+
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// A client for this server with the given secret (the server's own by default).
+    func client(secret: String? = nil, maxAttempts: Int = 3, configure: (inout S3Configuration) -> Void = { _ in })
+        -> S3Client
+    {
+        var configuration = S3Configuration()
+        configuration.endpoint = endpoint
+        configuration.region = "us-east-1"
+        configuration.credentials = AWSCredentials(accessKeyID: accessKey, secretAccessKey: secret ?? secretKey)
+        configuration.maxAttempts = maxAttempts
+        configuration.retryBaseDelay = 0.01
+        configuration.environment = [:]
+        configure(&configuration)
+        return try! S3Client(configuration)
+    }
+
+    /// Creates `bucket` (CreateBucket is not part of the client: trailmerge never creates buckets).
+    func createBucket(_ bucket: String) {
+        let client = self.client()
+        _ = try! client.perform(S3Client.Request(method: "PUT", bucket: bucket, key: nil), object: "s3://\(bucket)")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        try? stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    /// One server shared by the tests that do not check signatures (each uses its own bucket).
+    static let shared = MotoServer()
+}
