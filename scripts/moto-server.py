@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A moto S3 server on 127.0.0.1 for trailmerge's tests.
 
-Usage: moto-server.py [--auth]
+Usage: moto-server.py [--auth] [--seed BUCKET:PREFIX:COUNT]...
 
 Starts moto's ThreadedMotoServer on a free loopback port, prints one JSON line
 {"port": N, "access_key": ..., "secret_key": ...} and serves until its stdin is closed, so the
@@ -10,6 +10,9 @@ server goes away with the test process that started it (no leftover process, eve
 With --auth, moto checks SigV4 signatures on every request (INITIAL_NO_AUTH_ACTION_COUNT=0) and
 an IAM user allowed s3:* is created directly in moto's backend; its keys are printed. Without it,
 moto accepts any credentials and the printed keys are placeholders.
+
+--seed creates BUCKET and COUNT objects directly in moto's backend (fast, no HTTP): key
+PREFIX + str(i) + "/file.json.gz" with a body of i % 7 bytes "A", for i in 0..<COUNT.
 """
 import json
 import os
@@ -46,6 +49,19 @@ if auth:
     )
     iam.attach_user_policy(policy.arn, "trailmerge-test")
     access_key, secret_key = key.access_key_id, key.secret_access_key
+
+args = sys.argv[1:]
+for i, arg in enumerate(args):
+    if arg == "--seed":
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        bucket, prefix, count = args[i + 1].split(":")
+        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        if bucket not in backend.buckets:
+            backend.create_bucket(bucket, "us-east-1")
+        for n in range(int(count)):
+            backend.put_object(bucket, f"{prefix}{n}/file.json.gz", b"A" * (n % 7))
 
 print(json.dumps({"port": port, "access_key": access_key, "secret_key": secret_key}), flush=True)
 try:

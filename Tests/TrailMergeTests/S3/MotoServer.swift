@@ -33,10 +33,10 @@ final class MotoServer: @unchecked Sendable {
     let secretKey: String
 
     /// Starts a server; `auth` turns on moto's signature checks with a fresh IAM user.
-    init(auth: Bool = false) {
+    init(auth: Bool = false, seed: [String] = []) {
         let stdout = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot + "/scripts/moto-server.py"] + (auth ? ["--auth"] : [])
+        process.arguments = ["python3", repositoryRoot + "/scripts/moto-server.py"] + (auth ? ["--auth"] : []) + seed.flatMap { ["--seed", $0] }
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
@@ -51,7 +51,7 @@ final class MotoServer: @unchecked Sendable {
         port = object["port"] as? Int ?? 0
         accessKey = object["access_key"] as? String ?? ""
         secretKey = object["secret_key"] as? String ?? ""
-        precondition(port > 0, "moto-server.py did not start: \(String(decoding: line, as: UTF8.self))")
+        precondition(port > 0, "moto-server.py did not start (run it by hand to see why): \(String(decoding: line, as: UTF8.self))")
     }
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
@@ -86,5 +86,7 @@ final class MotoServer: @unchecked Sendable {
     deinit { stop() }
 
     /// One server shared by the tests that do not check signatures (each uses its own bucket).
-    static let shared = MotoServer()
+    /// It holds `tm-seeded` with 3,000 keys `AWSLogs/1/<n>/file.json.gz` (n % 7 bytes each),
+    /// made directly in moto's backend, plus one key outside that prefix.
+    static let shared = MotoServer(seed: ["tm-seeded:AWSLogs/1/:3000", "tm-seeded:AWSLogs/2/:1"])
 }
