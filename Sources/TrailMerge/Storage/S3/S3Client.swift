@@ -170,20 +170,28 @@ public final class S3Client: Sendable {
 
     static let flagParameters: Set<String> = ["uploads", "delete"]
 
-    /// The request's headers signed for `region` at `date` (unsigned plus `host` when anonymous).
+    /// The request's headers signed for `region` at `amzDate` (unsigned plus `host` when anonymous).
     func signedHeaders(
         _ request: Request, prepared: Prepared, region: String, amzDate: String, credentials: AWSCredentials?,
         payloadHash: String
     ) -> [(name: String, value: String)] {
+        guard let credentials else { return [(name: "host", value: prepared.host)] + request.headers }
+        return sign(request, prepared: prepared, region: region, amzDate: amzDate, credentials: credentials, payloadHash: payloadHash)
+            .headers
+    }
+
+    /// SigV4 for one prepared request: `host`, the request's headers and `x-amz-content-sha256`.
+    func sign(
+        _ request: Request, prepared: Prepared, region: String, amzDate: String, credentials: AWSCredentials,
+        payloadHash: String
+    ) -> SigV4Signer.Signed {
         var headers = [(name: "host", value: prepared.host)] + request.headers
-        guard let credentials else { return headers }
         headers.append((name: "x-amz-content-sha256", value: payloadHash))
         let signer = SigV4Signer(credentials: credentials, region: region)
         return signer.sign(
             SigV4Signer.Request(
                 method: request.method, path: prepared.path, query: request.query, headers: headers,
-                payloadHash: payloadHash), amzDate: amzDate
-        ).headers
+                payloadHash: payloadHash), amzDate: amzDate)
     }
 
     /// Sends `request`, retrying what can be retried; returns the 2xx answer or throws one line
@@ -296,12 +304,9 @@ public final class S3Client: Sendable {
         var token: String?
         let location = S3URL(bucket: bucket, key: prefix).description
         repeat {
-            var query: [(name: String, value: String)] = [
-                ("list-type", "2"), ("prefix", prefix), ("max-keys", String(pageSize)), ("encoding-type", "url"),
-            ]
-            if let token { query.append(("continuation-token", token)) }
-            if token == nil, let startAfter { query.append(("start-after", startAfter)) }
-            let response = try perform(Request(method: "GET", bucket: bucket, key: nil, query: query), object: location)
+            let request = Self.listRequest(
+                bucket: bucket, prefix: prefix, token: token, startAfter: token == nil ? startAfter : nil, pageSize: pageSize)
+            let response = try perform(request, object: location)
             guard let root = XMLNode.parse(Array(response.body)), root.name == "ListBucketResult" else {
                 throw .s3(object: location, status: response.status, code: "MalformedResponse", message: "ListObjectsV2 answer is not a ListBucketResult")
             }
@@ -318,6 +323,15 @@ public final class S3Client: Sendable {
         } while token != nil
     }
 
+    static func listRequest(bucket: String, prefix: String, token: String?, startAfter: String?, pageSize: Int) -> Request {
+        var query: [(name: String, value: String)] = [
+            ("list-type", "2"), ("prefix", prefix), ("max-keys", String(pageSize)), ("encoding-type", "url"),
+        ]
+        if let token { query.append(("continuation-token", token)) }
+        if let startAfter { query.append(("start-after", startAfter)) }
+        return Request(method: "GET", bucket: bucket, key: nil, query: query)
+    }
+
     /// Every object under `prefix`.
     public func listAllObjects(bucket: String, prefix: String) throws(TrailMergeError) -> [S3Object] {
         var all: [S3Object] = []
@@ -332,12 +346,8 @@ public final class S3Client: Sendable {
 
     /// GetObject, whole, or the bytes `range` (half-open offsets) with a ranged GET.
     public func getObject(_ url: S3URL, range: Range<Int64>? = nil) throws(TrailMergeError) -> Data {
-        var request = Request(method: "GET", bucket: url.bucket, key: url.key)
-        if let range {
-            if range.isEmpty { return Data() }
-            request.headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)"))
-        }
-        let response = try perform(request, object: url.description)
+        if let range, range.isEmpty { return Data() }
+        let response = try perform(Self.getRequest(url, range: range), object: url.description)
         if let range, response.status == 200 {
             // A server that ignores Range answers the whole object: cut the range out of it.
             let lower = Int(range.lowerBound)
@@ -347,13 +357,21 @@ public final class S3Client: Sendable {
         return response.body
     }
 
+    static func getRequest(_ url: S3URL, range: Range<Int64>?) -> Request {
+        var request = Request(method: "GET", bucket: url.bucket, key: url.key)
+        if let range { request.headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")) }
+        return request
+    }
+
     /// HeadObject; nil when the key does not exist.
     public func headObject(_ url: S3URL) throws(TrailMergeError) -> S3ObjectInfo? {
-        let response = try perform(Request(method: "HEAD", bucket: url.bucket, key: url.key), object: url.description, acceptable: [404])
+        let response = try perform(Self.headRequest(url), object: url.description, acceptable: [404])
         if response.status == 404 { return nil }
         return S3ObjectInfo(
             size: response.header("content-length").flatMap(Int64.init) ?? 0, etag: response.header("etag") ?? "")
     }
+
+    static func headRequest(_ url: S3URL) -> Request { Request(method: "HEAD", bucket: url.bucket, key: url.key) }
 
     /// PutObject; with `ifNoneMatch` the put fails with `.s3(status: 412, code: "PreconditionFailed")`
     /// when the key exists. Returns the ETag.
@@ -361,33 +379,46 @@ public final class S3Client: Sendable {
     public func putObject(_ url: S3URL, body: Data, ifNoneMatch: Bool = false, contentType: String = "application/octet-stream")
         throws(TrailMergeError) -> String
     {
+        try perform(Self.putRequest(url, body: body, ifNoneMatch: ifNoneMatch, contentType: contentType), object: url.description)
+            .header("etag") ?? ""
+    }
+
+    static func putRequest(_ url: S3URL, body: Data, ifNoneMatch: Bool, contentType: String) -> Request {
         var request = Request(method: "PUT", bucket: url.bucket, key: url.key, body: body)
         request.headers.append(("Content-Type", contentType))
         if ifNoneMatch { request.headers.append(("If-None-Match", "*")) }
-        return try perform(request, object: url.description).header("etag") ?? ""
+        return request
     }
 
     /// CreateMultipartUpload; returns the upload ID.
     public func createMultipartUpload(_ url: S3URL, contentType: String = "application/octet-stream") throws(TrailMergeError) -> String {
-        var request = Request(method: "POST", bucket: url.bucket, key: url.key, query: [("uploads", "")])
-        request.headers.append(("Content-Type", contentType))
-        let response = try perform(request, object: url.description)
+        let response = try perform(Self.createMultipartRequest(url, contentType: contentType), object: url.description)
         guard let id = XMLNode.parse(Array(response.body))?.value("UploadId"), !id.isEmpty else {
             throw .s3(object: url.description, status: response.status, code: "MalformedResponse", message: "no UploadId in the answer")
         }
         return id
     }
 
+    static func createMultipartRequest(_ url: S3URL, contentType: String) -> Request {
+        var request = Request(method: "POST", bucket: url.bucket, key: url.key, query: [("uploads", "")])
+        request.headers.append(("Content-Type", contentType))
+        return request
+    }
+
     /// UploadPart (`partNumber` from 1); returns the part's ETag.
     public func uploadPart(_ url: S3URL, uploadID: String, partNumber: Int, body: Data) throws(TrailMergeError) -> String {
-        let request = Request(
-            method: "PUT", bucket: url.bucket, key: url.key,
-            query: [("partNumber", String(partNumber)), ("uploadId", uploadID)], body: body)
-        let response = try perform(request, object: url.description)
+        let response = try perform(
+            Self.uploadPartRequest(url, uploadID: uploadID, partNumber: partNumber, body: body), object: url.description)
         guard let etag = response.header("etag") else {
             throw .s3(object: url.description, status: response.status, code: "MalformedResponse", message: "no ETag for part \(partNumber)")
         }
         return etag
+    }
+
+    static func uploadPartRequest(_ url: S3URL, uploadID: String, partNumber: Int, body: Data) -> Request {
+        Request(
+            method: "PUT", bucket: url.bucket, key: url.key,
+            query: [("partNumber", String(partNumber)), ("uploadId", uploadID)], body: body)
     }
 
     /// CompleteMultipartUpload with the parts in order; `ifNoneMatch` makes it fail with 412 when
@@ -396,6 +427,14 @@ public final class S3Client: Sendable {
     public func completeMultipartUpload(
         _ url: S3URL, uploadID: String, parts: [(partNumber: Int, etag: String)], ifNoneMatch: Bool = false
     ) throws(TrailMergeError) -> String {
+        let request = Self.completeRequest(url, uploadID: uploadID, parts: parts, ifNoneMatch: ifNoneMatch)
+        let response = try perform(request, object: url.description)
+        return XMLNode.parse(Array(response.body))?.value("ETag") ?? ""
+    }
+
+    static func completeRequest(
+        _ url: S3URL, uploadID: String, parts: [(partNumber: Int, etag: String)], ifNoneMatch: Bool
+    ) -> Request {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts {
             xml += "<Part><ETag>\(xmlEscape(part.etag))</ETag><PartNumber>\(part.partNumber)</PartNumber></Part>"
@@ -403,17 +442,19 @@ public final class S3Client: Sendable {
         xml += "</CompleteMultipartUpload>"
         var request = Request(
             method: "POST", bucket: url.bucket, key: url.key, query: [("uploadId", uploadID)], body: Data(xml.utf8))
+        // Explicit, else URLSession sends application/x-www-form-urlencoded (which moto then parses).
         request.headers.append(("Content-Type", "application/xml"))
         if ifNoneMatch { request.headers.append(("If-None-Match", "*")) }
-        let response = try perform(request, object: url.description)
-        return XMLNode.parse(Array(response.body))?.value("ETag") ?? ""
+        return request
     }
 
     /// AbortMultipartUpload; an upload already gone (404 NoSuchUpload) counts as aborted.
     public func abortMultipartUpload(_ url: S3URL, uploadID: String) throws(TrailMergeError) {
-        _ = try perform(
-            Request(method: "DELETE", bucket: url.bucket, key: url.key, query: [("uploadId", uploadID)]),
-            object: url.description, acceptable: [404])
+        _ = try perform(Self.abortRequest(url, uploadID: uploadID), object: url.description, acceptable: [404])
+    }
+
+    static func abortRequest(_ url: S3URL, uploadID: String) -> Request {
+        Request(method: "DELETE", bucket: url.bucket, key: url.key, query: [("uploadId", uploadID)])
     }
 
     /// ListMultipartUploads under `prefix`, every page.
@@ -422,9 +463,7 @@ public final class S3Client: Sendable {
         var markers: (key: String, upload: String)?
         let location = S3URL(bucket: bucket, key: prefix).description
         repeat {
-            var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix)]
-            if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.upload)] }
-            let response = try perform(Request(method: "GET", bucket: bucket, key: nil, query: query), object: location)
+            let response = try perform(Self.listUploadsRequest(bucket: bucket, prefix: prefix, markers: markers), object: location)
             guard let root = XMLNode.parse(Array(response.body)) else {
                 throw .s3(object: location, status: response.status, code: "MalformedResponse", message: "ListMultipartUploads answer is not XML")
             }
@@ -442,19 +481,19 @@ public final class S3Client: Sendable {
         return uploads
     }
 
+    static func listUploadsRequest(bucket: String, prefix: String, markers: (key: String, upload: String)?) -> Request {
+        var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix)]
+        if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.upload)] }
+        return Request(method: "GET", bucket: bucket, key: nil, query: query)
+    }
+
     /// DeleteObjects, 1,000 keys a call (quiet mode); throws on the first key S3 could not delete.
     public func deleteObjects(bucket: String, keys: [String]) throws(TrailMergeError) {
         var start = 0
         while start < keys.count {
             let batch = keys[start..<min(start + 1000, keys.count)]
             start += batch.count
-            var xml = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
-            for key in batch { xml += "<Object><Key>\(xmlEscape(key))</Key></Object>" }
-            xml += "</Delete>"
-            let body = Data(xml.utf8)
-            var request = Request(method: "POST", bucket: bucket, key: nil, query: [("delete", "")], body: body)
-            request.headers.append(("Content-Type", "application/xml"))
-            request.headers.append(("Content-MD5", Self.md5Base64(body)))
+            let request = Self.deleteRequest(bucket: bucket, keys: batch)
             let location = S3URL(bucket: bucket, key: batch.first!).description
             let response = try perform(request, object: location)
             if let root = XMLNode.parse(Array(response.body)), let failed = root.all("Error").first {
@@ -464,6 +503,18 @@ public final class S3Client: Sendable {
                     code: failed.value("Code") ?? "DeleteFailed", message: failed.value("Message") ?? "")
             }
         }
+    }
+
+    static func deleteRequest(bucket: String, keys: ArraySlice<String>) -> Request {
+        var xml = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+        for key in keys { xml += "<Object><Key>\(xmlEscape(key))</Key></Object>" }
+        xml += "</Delete>"
+        let body = Data(xml.utf8)
+        var request = Request(method: "POST", bucket: bucket, key: nil, query: [("delete", "")], body: body)
+        // S3 requires a body checksum on DeleteObjects: Content-MD5 (botocore sends a CRC32 instead).
+        request.headers.append(("Content-Type", "application/xml"))
+        request.headers.append(("Content-MD5", Self.md5Base64(body)))
+        return request
     }
 
     static func md5Base64(_ data: Data) -> String {
