@@ -31,14 +31,14 @@ struct S3FaultTests {
         let bucket = freshBucket("faults")
         let proxy = FaultProxy(
             upstream: server,
-            ["--seed", "7", "--slowdown", "0.15", "--reset", "0.1", "--truncate", "0.15", "--delay", "0.05:0.2"])
+            ["--seed", "7", "--slowdown", "0.15", "--reset", "0.06", "--truncate", "0.15", "--delay", "0.05:0.2"])
         defer { proxy.stop() }
         // FoundationNetworking (libcurl) reports a reset that comes after an upload's body was sent
         // only when the request times out (a GET's reset is reported at once), so this test uses a
         // 5 s inactivity timeout instead of the default 60 s to stay fast.
         let client = server.client(maxAttempts: 10, endpoint: proxy.endpoint) { $0.requestTimeout = 5 }
         var written: [String: Data] = [:]
-        for i in 0..<30 {
+        for i in 0..<12 {
             let key = "in/\(i) é+.json.gz"
             let body = bytes(1000 + i * 5000, seed: UInt64(i))
             try client.putObject(S3URL(bucket: bucket, key: key), body: body)
