@@ -109,6 +109,20 @@ struct S3ClientMotoTests {
         #expect(client.requestCounts.retries == 0)
     }
 
+    /// libcurl would send `x/../y` as `y`: such keys are refused before any request.
+    @Test func dotSegmentKeysAreRefusedNotRewritten() throws {
+        let client = server.client()
+        let bucket = freshBucket("dots")
+        for key in ["x/../y", "a/./b", "..", "a/."] {
+            let error = trailMergeError { try client.putObject(S3URL(bucket: bucket, key: key), body: Data("v".utf8)) }
+            #expect(error?.description.hasPrefix("s3://\(bucket)/\(key): keys with '.' or '..' path segments") == true)
+        }
+        #expect(try client.listAllObjects(bucket: bucket, prefix: "").isEmpty)
+        // Dots inside names are fine.
+        try client.putObject(S3URL(bucket: bucket, key: "a/.hidden/..b/c."), body: Data("v".utf8))
+        #expect(try client.listAllObjects(bucket: bucket, prefix: "").map(\.key) == ["a/.hidden/..b/c."])
+    }
+
     /// moto 5 honours `If-None-Match: *` on PutObject: the second put of a key fails with 412.
     @Test func putIfNoneMatchRefusesAnExistingKey() throws {
         let client = server.client()

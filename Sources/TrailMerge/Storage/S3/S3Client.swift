@@ -197,6 +197,12 @@ public final class S3Client: Sendable {
     /// Sends `request`, retrying what can be retried; returns the 2xx answer or throws one line
     /// naming `object`. `acceptable` statuses (404 for HEAD) are returned instead of thrown.
     func perform(_ request: Request, object: String, acceptable: Set<Int> = []) throws(TrailMergeError) -> HTTPResponse {
+        if let key = request.key, Self.hasDotSegment(key) {
+            // libcurl removes `.` and `..` segments from the URL path before sending, so such a
+            // request would reach a different key (or fail its signature): refuse it up front.
+            throw .s3Transport(
+                object: object, reason: "keys with '.' or '..' path segments are not supported (the HTTP client would rewrite them)")
+        }
         let payloadHash = request.body.map { Crypto.hex(Crypto.sha256($0)) } ?? SigV4Signer.emptyPayloadHash
         var attempt = 0
         var redirects = 0
@@ -247,6 +253,11 @@ public final class S3Client: Sendable {
             let delay = Double.random(in: 0...max(ceiling, 0))
             if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         }
+    }
+
+    /// Whether `key` has a `.` or `..` segment between slashes (or at either end).
+    static func hasDotSegment(_ key: String) -> Bool {
+        key.split(separator: "/", omittingEmptySubsequences: false).contains { $0 == "." || $0 == ".." }
     }
 
     /// CompleteMultipartUpload and CopyObject can answer 200 with an `<Error>` body.
