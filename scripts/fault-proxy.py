@@ -9,7 +9,8 @@ random stream, answers instead with 503 SlowDown (probability P, before forwardi
 connection without answering (before forwarding, so no request is applied twice), truncates a
 response body (GET answers with a body: headers announce the full length, half is sent, the
 connection is closed), or delays the answer. --always-503 answers 503 SlowDown to every request
-whose path contains SUBSTRING (a permanent fault). GET /__stats answers JSON counts:
+whose path contains SUBSTRING (a permanent fault). --bucket-region REGION answers 400
+AuthorizationHeaderMalformed with x-amz-bucket-region: REGION to requests not signed for REGION. GET /__stats answers JSON counts:
 requests, in_flight, max_in_flight and each fault. Prints {"port": N} and serves until stdin closes.
 """
 import http.client
@@ -24,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 args = sys.argv[1:]
 upstream = int(args[0])
-options = {"seed": "1", "slowdown": "0", "reset": "0", "truncate": "0", "delay": "0:0", "always-503": None}
+options = {"bucket-region": None, "seed": "1", "slowdown": "0", "reset": "0", "truncate": "0", "delay": "0:0", "always-503": None}
 i = 1
 while i < len(args):
     options[args[i].lstrip("-")] = args[i + 1]
@@ -94,6 +95,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def forward(self, body):
         r_slow, r_reset, r_trunc, r_delay = draw()
+        region = options["bucket-region"]
+        if region and "/" + region + "/s3/aws4_request" not in (self.headers.get("Authorization") or ""):
+            # Like S3 for a request signed for the wrong region: 400 with the bucket's region.
+            with lock:
+                stats["wrong_region"] = stats.get("wrong_region", 0) + 1
+            body = (b"<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region is wrong; expecting '"
+                    + region.encode() + b"'</Message><Region>" + region.encode() + b"</Region></Error>")
+            self.send_response(400)
+            self.send_header("x-amz-bucket-region", region)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if options["always-503"] and options["always-503"] in self.path:
             with lock:
                 stats["always_503"] += 1

@@ -97,6 +97,22 @@ struct S3FaultTests {
         #expect(try direct.listMultipartUploads(bucket: bucket, prefix: "").isEmpty)
     }
 
+    /// A bucket in another region: the first request learns it from `x-amz-bucket-region`, is
+    /// re-signed and sent again; later requests use it directly.
+    @Test func followsTheBucketRegion() throws {
+        let bucket = freshBucket("region")
+        let proxy = FaultProxy(upstream: server, ["--bucket-region", "eu-north-1"])
+        defer { proxy.stop() }
+        let client = server.client(endpoint: proxy.endpoint) { $0.region = nil }
+        let url = S3URL(bucket: bucket, key: "k")
+        try client.putObject(url, body: Data("v".utf8))
+        #expect(client.requestCounts.requests == 2)
+        #expect(try client.getObject(url) == Data("v".utf8))
+        #expect(client.requestCounts.requests == 3)
+        #expect(client.requestCounts.retries == 0)
+        #expect(proxy.stats()["wrong_region"] == 1)
+    }
+
     @Test func thirtyTwoConnectionsAreInFlightAtOnce() throws {
         let bucket = freshBucket("inflight")
         let direct = server.client()
