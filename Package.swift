@@ -11,9 +11,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // libzstd1 ships without headers on the target image: Sources/CZstd declares what we use.
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        // OpenSSL's libcrypto (libssl-dev is on the image): SHA-256 and HMAC for SigV4.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
         .target(
             name: "TrailMerge",
-            dependencies: ["CZlib", "CZstd"],
+            dependencies: ["CZlib", "CZstd", "CCrypto"],
             path: "Sources/TrailMerge"
         ),
         .executableTarget(name: "trailmerge", dependencies: ["TrailMerge"], path: "Sources/trailmerge"),

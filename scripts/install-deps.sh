@@ -28,3 +28,16 @@ if ! python3 -c 'import pyarrow, duckdb' >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages pyarrow duckdb
   python3 -c 'import pyarrow, duckdb' || { echo "install-deps: pyarrow/duckdb failed to install" >&2; exit 1; }
 fi
+
+# S3 tests: a moto server (moto[server]: flask, werkzeug) and botocore, imported by python3
+# (scripts/moto-server.py, scripts/botocore-sign.py).
+if ! python3 -c 'import moto.server, flask, werkzeug, botocore' >/dev/null 2>&1; then
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+    [ "$(id -u)" -eq 0 ] || { echo "install-deps: need root to install python3-pip" >&2; exit 1; }
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip
+  fi
+  python3 -m pip install --quiet 'moto[server]>=5,<6' botocore \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]>=5,<6' botocore
+  python3 -c 'import moto.server, flask, werkzeug, botocore'
+fi

@@ -24,6 +24,13 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
     case strict(String)
     /// A signal arrived; the run was cancelled and cleaned up.
     case interrupted(signal: Int32)
+    /// S3 answered with an error: the object or prefix (`s3://bucket/key`), the HTTP status, S3's
+    /// error code and message (412 `PreconditionFailed` is how `If-None-Match: *` reports an existing key).
+    case s3(object: String, status: Int, code: String, message: String)
+    /// An S3 request could not complete (connection, timeout, truncated body), after every retry.
+    case s3Transport(object: String, reason: String)
+    /// S3 set-up: credentials, region, endpoint or profile.
+    case s3Configuration(String)
 
     public var description: String {
         switch self {
@@ -45,6 +52,12 @@ public enum TrailMergeError: Error, Equatable, CustomStringConvertible, Sendable
             return message
         case .interrupted(let signal):
             return "interrupted by signal \(signal); temporary files removed, no output written"
+        case .s3(let object, let status, let code, let message):
+            return "\(object): \(status) \(code)" + (message.isEmpty ? "" : ": \(message)")
+        case .s3Transport(let object, let reason):
+            return "\(object): \(reason)"
+        case .s3Configuration(let message):
+            return message
         }
     }
 
