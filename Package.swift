@@ -9,9 +9,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // libdeflate through its runtime library only (libdeflate0); see Sources/CDeflate/shim.h.
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate"),
         .target(
             name: "TrailMerge",
-            dependencies: ["CZlib"],
+            dependencies: ["CZlib", "CDeflate"],
             path: "Sources/TrailMerge"
         ),
         .executableTarget(name: "trailmerge", dependencies: ["TrailMerge"], path: "Sources/trailmerge"),
