@@ -40,7 +40,7 @@ public func generateTree(_ options: GeneratorOptions) throws(TrailMergeError) ->
     let threads = max(1, min(options.threads, max(1, options.files)))
     let next = Atomic<Int>(0)
     DispatchQueue.concurrentPerform(iterations: threads) { _ in
-        let deflater = GzipDeflater(level: 6)
+        let deflater = ZlibGzipDeflater(level: 6)
         let json = ByteBuffer(capacity: 1 << 18)
         var compressed: [UInt8] = []
         while true {
