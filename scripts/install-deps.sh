@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine may lack for building and testing trailmerge: the zlib headers
-# (zlib1g-dev) and gzip. Safe to run repeatedly; does nothing when everything is present.
+# (zlib1g-dev), the libdeflate runtime library (libdeflate0; no headers needed, see
+# Sources/CDeflate) and gzip. Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 missing=()
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+dpkg-query -W -f='${Status}' libdeflate0 2>/dev/null | grep -q 'ok installed' || missing+=(libdeflate0)
 command -v gzip >/dev/null 2>&1 || missing+=(gzip)
 [ -x /usr/bin/time ] || missing+=(time)  # GNU time: peak RSS in benchmarks and peer comparisons
 if [ ${#missing[@]} -gt 0 ]; then
