@@ -3,12 +3,13 @@
 /// Invariant: corrupt, truncated or trailing-garbage gzip is an error naming the compressed offset.
 ///
 /// Each member is inflated whole by libdeflate (about twice zlib's speed on this JSON) when its
-/// compressed bytes fit the input window and its decoded size fits `wholeMemberLimit`, straight
-/// into the caller's buffer when the size hint (the file's ISIZE trailer, or the previous member's
-/// size) says it fits there. CRC-32 and ISIZE are checked with libdeflate's CRC. Anything else goes
-/// to zlib streaming from the member's first byte: members that are too large (so memory stays
-/// bounded whatever the file), headers libdeflate's path does not handle, and every member
-/// libdeflate rejects, so every error message and offset comes from the zlib path.
+/// compressed bytes fit the input window (2 MiB) and it decodes to at most `wholeMemberLimit`
+/// (4 MiB): straight into the caller's buffer when the size hint (the file's ISIZE trailer, or the
+/// previous member's size) says it fits there, else into a staging buffer handed out in pieces.
+/// CRC-32 and ISIZE are checked with libdeflate's CRC. Everything else streams through zlib from
+/// the member's first byte: larger members (so memory stays bounded whatever the file; after the
+/// first, the rest of that file streams too), headers the fast path does not parse, and every
+/// member libdeflate rejects, so every error message and offset is the zlib path's.
 import CDeflate
 import CZlib
 
@@ -48,9 +49,9 @@ final class GzipReader {
     private(set) var fileBytesRead = 0
 
     /// - Parameter inputCapacity: the largest compressed window; a member must fit it to be
-    ///   decoded whole (4 MiB by default; tiny values force the zlib streaming path).
+    ///   decoded whole (2 MiB by default; tiny values force the zlib streaming path).
     /// - Parameter wholeMemberLimit: the largest decoded member decoded whole.
-    init(inputCapacity: Int = 4 << 20, wholeMemberLimit: Int = 4 << 20) {
+    init(inputCapacity: Int = 2 << 20, wholeMemberLimit: Int = 4 << 20) {
         maxInputCapacity = max(inputCapacity, 2)
         self.inputCapacity = min(maxInputCapacity, 256 << 10)
         self.wholeMemberLimit = wholeMemberLimit
