@@ -36,7 +36,7 @@ private func decode(_ reader: GzipReader, piece: Int) -> [UInt8]? {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGzip(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Data(bytes: data, count: size)
-    FileManager.default.createFile(atPath: path, contents: bytes)
+    _ = FileManager.default.createFile(atPath: path, contents: bytes)
     let whole = decode(reader, piece: 777)
     let streamed = decode(zlibReader, piece: 1 << 16)
     precondition(whole == streamed, "libdeflate and zlib paths disagree")
