@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine may lack for building and testing trailmerge: the zlib headers
-# (zlib1g-dev), gzip, the zstd runtime (libzstd1, for Parquet ZSTD pages), and the Parquet readers the
-# tests check our files with (pyarrow, duckdb). Safe to run repeatedly; does nothing when everything
-# is present.
+# (zlib1g-dev), the libdeflate runtime library (libdeflate0; no headers needed, see Sources/CDeflate),
+# gzip, the zstd runtime (libzstd1, for Parquet ZSTD pages), and the test-only tools: the Parquet
+# readers (pyarrow, duckdb), moto and botocore (S3), PySpark (the Spark job; Java 17 from
+# openjdk-17-jre-headless). Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 missing=()
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+dpkg-query -W -f='${Status}' libdeflate0 2>/dev/null | grep -q 'ok installed' || missing+=(libdeflate0)
 command -v gzip >/dev/null 2>&1 || missing+=(gzip)
 [ -x /usr/bin/time ] || missing+=(time)  # GNU time: peak RSS in benchmarks and peer comparisons
 ls /usr/lib/*/libzstd.so.1 /lib/*/libzstd.so.1 >/dev/null 2>&1 || missing+=(libzstd1)
@@ -40,4 +42,17 @@ if ! python3 -c 'import moto.server, flask, werkzeug, botocore' >/dev/null 2>&1;
   python3 -m pip install --quiet 'moto[server]>=5,<6' botocore \
     || python3 -m pip install --quiet --break-system-packages 'moto[server]>=5,<6' botocore
   python3 -c 'import moto.server, flask, werkzeug, botocore'
+fi
+
+# The Spark job's tests (scripts/spark/trailmerge_spark.py) and the Parquet-in-Spark check: PySpark
+# from PyPI and a Java 17 runtime from Debian.
+if ! command -v java >/dev/null 2>&1; then
+  [ "$(id -u)" -eq 0 ] || { echo "install-deps: need root to install openjdk-17-jre-headless" >&2; exit 1; }
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless
+fi
+if ! python3 -c 'import pyspark' >/dev/null 2>&1 || ! command -v spark-submit >/dev/null 2>&1; then
+  python3 -m pip install --quiet pyspark 2>/dev/null || python3 -m pip install --quiet --break-system-packages pyspark
+  python3 -c 'import pyspark' || { echo "install-deps: pyspark failed to install" >&2; exit 1; }
+  command -v spark-submit >/dev/null 2>&1 || { echo "install-deps: spark-submit is not on PATH after installing pyspark" >&2; exit 1; }
 fi

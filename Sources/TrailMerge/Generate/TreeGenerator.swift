@@ -37,7 +37,7 @@ public func generateTree(_ options: GeneratorOptions) throws(TrailMergeError) ->
     }
     try makeDirectories(options.destination)
     let threads = max(1, min(options.threads, max(1, options.files)))
-    let tools = UncheckedBox((0..<threads).map { _ in (GzipDeflater(level: 6), ByteBuffer(capacity: 1 << 18)) })
+    let tools = UncheckedBox((0..<threads).map { _ in (ZlibGzipDeflater(level: 6), ByteBuffer(capacity: 1 << 18)) })
     try parallelForEach(count: options.files, threads: threads) { (index, thread, _) throws(TrailMergeError) in
         let (deflater, json) = tools.value[thread]
         var random = SeededRandom(seed: options.seed &* 1_000_003 &+ UInt64(index))
