@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos test for crash safety: kills `process` and `group` with SIGKILL at random moments, then
+# Chaos test for crash safety: kills `process`, `group` and `merge` with SIGKILL at random moments, then
 # checks that no final name holds a partial file, that group outputs appear all together or not
 # at all, and that a follow-up run of the same command gives the oracle's output (an independent
 # Python implementation) and leaves no temp file anywhere.
@@ -27,6 +27,13 @@ printf 'an earlier complete output\n' | gzip > old.tsv.gz
 # `exec`, so that `cmd &` gives the pid of trailmerge itself (run them in a subshell otherwise).
 process_cmd() { exec "$bin" process src -o out/events.tsv.gz --sort-by "$sort_all" --memory 256KiB --temp-dir tmp --threads 2 --stats out/stats.json --quiet "$@"; }
 group_cmd() { exec "$bin" group src/AWSLogs dest --group-by "$group_by" --name '$1/$2/$3-$4-$5' --output-codec "$codec" --target-size 0.02 --output-manifest out/manifest.gz --quiet "$@"; }
+
+merge_cmd() { exec "$bin" merge parts/p0.tsv.gz parts/p1.tsv.gz parts/p2.tsv.gz parts/p3.tsv.gz -o out/merged.tsv.gz --sort-by "$sort_all" --temp-dir tmp --quiet "$@"; }
+# merge's inputs: the tree's files in four shares, each processed alone.
+mkdir -p parts
+"$bin" process src --dry-run --quiet > parts/all.txt
+split -n l/4 -d -a 1 parts/all.txt parts/share
+for k in 0 1 2 3; do "$bin" process --files-from "parts/share$k" -o "parts/p$k.tsv.gz" --sort-by "$sort_all" --quiet; done
 
 # Reference runs: the oracle check, the group listing of a clean run, and how long each takes.
 codec=gzip
@@ -58,7 +65,15 @@ stage_of() {
 deadline=$(( $(date +%s) + seconds ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
   kills=$((kills + 1))
-  if (( RANDOM % 2 )); then
+  pick=$(( RANDOM % 3 ))
+  if [ "$pick" = 2 ]; then
+    what=merge
+    rm -f out/merged.tsv.gz
+    if (( RANDOM % 2 )); then cp old.tsv.gz out/merged.tsv.gz; fi
+    cp out/merged.tsv.gz before.tsv.gz 2>/dev/null || rm -f before.tsv.gz
+    delay=$(( RANDOM % (process_ms / 2 + 1) ))
+    merge_cmd & pid=$!
+  elif [ "$pick" = 1 ]; then
     what=process
     # The previous output is either absent or an earlier complete file.
     rm -f out/events.tsv.gz out/stats.json
@@ -82,7 +97,12 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
 
   # Right after the kill: no final name is partial (a commit cut midway is the one exception,
   # and it is rolled back by the next run, checked below).
-  if [ "$what" = process ]; then
+  if [ "$what" = merge ]; then
+    if [ -e out/merged.tsv.gz ] && ! cmp -s out/merged.tsv.gz before.tsv.gz 2>/dev/null \
+        && ! cmp -s <(gzip -dc out/merged.tsv.gz 2>/dev/null) oracle.tsv; then
+      fail "$what $stage" "out/merged.tsv.gz is neither the earlier file nor a complete new one"
+    fi
+  elif [ "$what" = process ]; then
     if [ -e out/events.tsv.gz ]; then
       if ! cmp -s out/events.tsv.gz before.tsv.gz 2>/dev/null && ! cmp -s <(gzip -dc out/events.tsv.gz 2>/dev/null) oracle.tsv; then
         fail "$what $stage" "out/events.tsv.gz is neither the earlier file nor a complete new one"
@@ -94,7 +114,10 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   fi
 
   # The follow-up run: reclaims the debris, then gives exactly what a clean run gives.
-  if [ "$what" = process ]; then
+  if [ "$what" = merge ]; then
+    (merge_cmd) || fail "$what $stage" "follow-up merge run failed"
+    cmp -s <(gzip -dc out/merged.tsv.gz) oracle.tsv || fail "$what $stage" "follow-up merge output differs from the oracle"
+  elif [ "$what" = process ]; then
     (process_cmd) || fail "$what $stage" "follow-up process run failed"
     cmp -s <(gzip -dc out/events.tsv.gz) oracle.tsv || fail "$what $stage" "follow-up output differs from the oracle"
   else

@@ -29,6 +29,7 @@ public func runMerge(
         try TempDirectory.check(options.tempDirectory)
         let outputFile = options.output == "-" ? nil : try outputs.stage(options.output, role: "output")
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
+        startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var sources: [SortedRunSource] = []
         var stats = RunStats()
         for path in options.inputs {

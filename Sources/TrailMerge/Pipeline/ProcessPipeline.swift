@@ -109,12 +109,7 @@ public func runProcess(
             outputFiles.append(options.output == "-" ? nil : try outputs.stage(options.output, role: "output"))
         }
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
-        // A killed run's spill folder is listed in its journal too, so it is found from any --temp-dir.
-        sorter.tempDirectory.onCreate = { folder, made in outputs.noteSpillFolder(folder, made: made) }
-        var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: options.tempDirectory)
-        reclaimed.bytes += outputs.reclaimed.bytes
-        reclaimed.pids += outputs.reclaimed.pids
-        if let notice = reclaimed.notice { events(.notice(notice)) }
+        startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var stats = try readAndMerge(
             options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, events: events)
         stats.seconds = secondsSince(started)
@@ -125,6 +120,17 @@ public func runProcess(
         outputs.abandon()
         throw error
     }
+}
+
+/// Once a run's outputs are staged: lists its spill folder in its journal (so a killed run's is
+/// found from any `--temp-dir`), and reclaims what killed runs left in the temp folder and beside
+/// the outputs, saying so in one line.
+func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, events: (RunEvent) -> Void) {
+    sorter.tempDirectory.onCreate = { folder, made in outputs.noteSpillFolder(folder, made: made) }
+    var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: tempFolder)
+    reclaimed.bytes += outputs.reclaimed.bytes
+    reclaimed.pids += outputs.reclaimed.pids
+    if let notice = reclaimed.notice { events(.notice(notice)) }
 }
 
 /// The files `process` reads: the walked inputs, then the `--files-from` list as given.
