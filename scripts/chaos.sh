@@ -133,7 +133,12 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     cmp -s <("$bin" process dest -o - --sort-by "$sort_all" --quiet) oracle.tsv || fail "$what $stage" "grouped events differ from the oracle"
   fi
   debris=$(find out tmp dest \( -name '.*.tmp-*' -o -name '.*.bak-*' -o -name '.trailmerge-run-*' -o -name 'trailmerge-*' \) 2>/dev/null | head -n 3 || true)
-  [ -z "$debris" ] || fail "$what $stage" "temp files left after the follow-up run: $debris"
+  if [ -n "$debris" ]; then
+    fail "$what $stage" "temp files left after the follow-up run: $debris"
+    for f in $debris; do [ -f "$f" ] && { echo "  $f holds:"; sed 's/^/    /' "$f" | head -n 5; }; done
+    # Start the next kill from a clean slate, so one failure is reported once.
+    rm -rf dest tmp/* out/.trailmerge-run-* out/.*.tmp-*
+  fi
 done
 
 echo "chaos: $kills kills, $failures failures; kills by command and stage:"

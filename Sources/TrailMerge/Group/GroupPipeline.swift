@@ -84,6 +84,9 @@ public func runGroup(
     if let path = options.outputManifest { try OutputSet.check(path, role: "--output-manifest") }
     if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
 
+    // What a killed run left in DEST is undone before the plan looks at which names are taken.
+    let outputs = OutputSet(cleanup: cleanup, faults: options.faults, journalFolder: destination)
+    if !options.dryRun, (try? fileStatus(destination))?.kind == .directory { outputs.reclaim(in: destination) }
     var result = try planGroup(options, pattern: pattern, source: source, destination: destination, events: events)
     // Nothing to write and nothing to record: leave DEST alone (not even created).
     if options.dryRun || (result.parts.isEmpty && options.outputManifest == nil && options.statsPath == nil) {
@@ -91,7 +94,6 @@ public func runGroup(
         return result
     }
 
-    let outputs = OutputSet(cleanup: cleanup, faults: options.faults, journalFolder: destination)
     var destLock: FolderLock?
     defer { destLock?.release() }
     do {

@@ -51,8 +51,9 @@ final class OutputSet {
         self.journalFolder = journalFolder
     }
 
-    /// Removes what killed runs left in `folder`, once per folder.
-    private func reclaim(in folder: String) {
+    /// Removes what killed runs left in `folder`, once per folder. A run calls it for its
+    /// destination before it looks at what is there (a commit cut midway is rolled back first).
+    func reclaim(in folder: String) {
         guard reclaimedFolders.insert(folder).inserted else { return }
         let found = reclaimAbandoned(outputFolders: [folder], tempFolder: nil)
         reclaimed.bytes += found.bytes

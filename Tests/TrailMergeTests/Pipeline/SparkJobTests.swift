@@ -21,7 +21,7 @@ struct SparkJobTests {
         var words = ["--master", master]
         for c in conf { words += ["--conf", c] }
         words += [repositoryRoot + "/scripts/spark/trailmerge_spark.py"] + arguments
-        return try runCLIThrough("/usr/bin/env", ["spark-submit"] + words, environment: environment)
+        return try sparkLock.withLock { try runCLIThrough("/usr/bin/env", ["spark-submit"] + words, environment: environment) }
     }
 
     private func parts(_ outdir: String) throws -> [UInt8] {
