@@ -80,7 +80,7 @@ public func runGroup(
     if let status = try? fileStatus(destination), status.kind != .directory {
         throw .writeFailed(path: destination, reason: "DEST exists and is not a folder")
     }
-    try OutputSet.check(destination + "/x", role: "DEST", createFolders: true)
+    try OutputSet.checkFolder(destination, role: "DEST")
     if let path = options.outputManifest { try OutputSet.check(path, role: "--output-manifest") }
     if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
 

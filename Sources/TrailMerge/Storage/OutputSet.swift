@@ -122,6 +122,26 @@ final class OutputSet {
         }
     }
 
+    /// Checks that `folder` is a writable folder, or can be made: its nearest existing ancestor is a
+    /// writable folder.
+    static func checkFolder(_ folder: String, role: String) throws(TrailMergeError) {
+        var current = folder
+        while true {
+            if let status = try? fileStatus(current) {
+                guard status.kind == .directory else {
+                    throw .writeFailed(path: folder, reason: "\(current) is not a folder")
+                }
+                guard access(current, W_OK | X_OK) == 0 else {
+                    throw .writeFailed(path: folder, reason: "the \(role) folder \(current) is not writable")
+                }
+                return
+            }
+            let up = parentDirectory(current)
+            if up == current { throw .writeFailed(path: folder, reason: "no existing folder above \(current)") }
+            current = up
+        }
+    }
+
     /// Creates the temp file for `path` (and, with `createFolders`, its missing folders).
     /// Two destinations of one run naming the same file is an error (one would replace the other).
     func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
