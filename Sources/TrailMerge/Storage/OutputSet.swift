@@ -228,7 +228,9 @@ final class OutputSet {
                 if (try? fileStatus(file.finalPath)) != nil {
                     let name = parentDirectory(file.finalPath) + "/.\(baseName(file.finalPath)).bak-\(randomToken())"
                     journal?.append("backup \(absolutePath(name))")
-                    if link(file.finalPath, name) == 0 { backup = name }
+                    // A hard link keeps the old file in place until the rename replaces it; where
+                    // links are not supported, moving it aside still lets a rollback restore it.
+                    if link(file.finalPath, name) == 0 || rename(file.finalPath, name) == 0 { backup = name }
                 }
                 journal?.append("rename \(absolutePath(file.tempPath))\t\(absolutePath(file.finalPath))\t\(backup.map(absolutePath) ?? "-")")
                 let failed = faults.failRename == index ? "injected fault" : (rename(file.tempPath, file.finalPath) == 0 ? nil : errnoText())
