@@ -103,10 +103,8 @@ public func runGroup(
         // Every destination is staged before any part is written, so two that collide fail first.
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, events: events)
-        result.stats.seconds = secondsSince(started)
-        try statsFile?.write(result.stats.json)
         if let notice = outputs.reclaimed.notice { events(.notice(notice)) }
-        try outputs.commit()
+        try finishRun(&result.stats, started: started, statsFile: statsFile, outputs: outputs)
     } catch {
         outputs.abandon()
         throw error

@@ -61,9 +61,7 @@ public func runMerge(
         stats.rows = rows
         stats.outputBytes = rowOutput.bytesWritten
         stats.outputFiles = 1
-        stats.seconds = secondsSince(started)
-        try statsFile?.write(stats.json)
-        try outputs.commit()
+        try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
         outputs.abandon()

@@ -112,14 +112,19 @@ public func runProcess(
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var stats = try readAndMerge(
             options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, events: events)
-        stats.seconds = secondsSince(started)
-        try statsFile?.write(stats.json)
-        try outputs.commit()
+        try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
         outputs.abandon()
         throw error
     }
+}
+
+/// The end of every run: the time taken, the stats file written, and all outputs committed together.
+func finishRun(_ stats: inout RunStats, started: ContinuousClock.Instant, statsFile: StagedFile?, outputs: OutputSet) throws(TrailMergeError) {
+    stats.seconds = secondsSince(started)
+    try statsFile?.write(stats.json)
+    try outputs.commit()
 }
 
 /// Once a run's outputs are staged: lists its spill folder in its journal (so a killed run's is
