@@ -13,6 +13,8 @@ moto accepts any credentials and the printed keys are placeholders.
 
 --seed creates BUCKET and COUNT objects directly in moto's backend (fast, no HTTP): key
 PREFIX + str(i) + "/file.json.gz" with a body of i % 7 bytes "A", for i in 0..<COUNT.
+--seed-dir BUCKET:PREFIX:DIR creates BUCKET and puts every file under DIR at PREFIX + its path
+relative to DIR, also directly in the backend (a generated tree of thousands of files in a second).
 """
 import json
 import os
@@ -62,6 +64,21 @@ for i, arg in enumerate(args):
             backend.create_bucket(bucket, "us-east-1")
         for n in range(int(count)):
             backend.put_object(bucket, f"{prefix}{n}/file.json.gz", b"A" * (n % 7))
+
+for i, arg in enumerate(args):
+    if arg == "--seed-dir":
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        bucket, prefix, folder = args[i + 1].split(":", 2)
+        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        if bucket not in backend.buckets:
+            backend.create_bucket(bucket, "us-east-1")
+        for root, _, names in sorted(os.walk(folder)):
+            for name in sorted(names):
+                path = os.path.join(root, name)
+                with open(path, "rb") as f:
+                    backend.put_object(bucket, prefix + os.path.relpath(path, folder), f.read())
 
 print(json.dumps({"port": port, "access_key": access_key, "secret_key": secret_key}), flush=True)
 try:

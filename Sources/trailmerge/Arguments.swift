@@ -17,7 +17,7 @@ struct ArgumentReader {
     /// Options that take no value, so `--header=no` is a usage error rather than ignored.
     static let flags: Set<String> = [
         "--header", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--dry-run", "--strict",
-        "--delete-on-success", "--verbose", "--help", "-h",
+        "--delete-on-success", "--verbose", "--help", "-h", "--s3-path-style", "--no-sign-request",
     ]
 
     enum Item {

@@ -37,6 +37,8 @@ let groupHelp = """
     and stats appear together when the run succeeds, and nothing changes when it fails. An
     existing output is never overwritten: the next free part number is taken and reported.
 
+    \(S3Arguments.help)
+
     Example (one file per account, region and day):
       trailmerge group AWSLogs/ daily/ \\
         --group-by '([0-9]+)/CloudTrail/([^/]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/[^/]+\\.json\\.gz' \\
@@ -53,7 +55,7 @@ struct GroupCommand {
         "--group-by", "--src-pattern", "--name", "--target-size", "--output-codec", "--compression-level",
         "--output-manifest", "--previous-manifest", "--delete-on-success", "--dry-run", "--threads",
         "--verbose", "--stats", "--quiet", "--progress", "--allow-empty", "--help", "-h",
-    ]
+    ] + S3Arguments.names
 
     static func parse(_ words: [String]) throws(TrailMergeError) -> GroupCommand? {
         var command = GroupCommand()
@@ -74,6 +76,8 @@ struct GroupCommand {
                 case "--quiet": command.quiet = true
                 case "--progress": command.progress = true
                 case "--allow-empty": command.options.allowEmpty = true
+                case "--s3-path-style", "--no-sign-request":
+                    try S3Arguments.apply(name, nil, to: &command.options.s3, command: "group")
                 default:
                     let value = try reader.value(for: name, inline: inline)
                     switch name {
@@ -101,6 +105,8 @@ struct GroupCommand {
                     case "--threads":
                         command.options.threads = try parseCount(value, option: name, command: "group", range: 1...1024)
                     case "--stats": command.options.statsPath = value
+                    case _ where S3Arguments.names.contains(name):
+                        try S3Arguments.apply(name, value, to: &command.options.s3, command: "group")
                     default: break
                     }
                 }

@@ -35,6 +35,7 @@ let processHelp = """
                                to N outputs OUTPUT-00000.EXT ... by range (a value equal to a point
                                goes to the range above it); see 'trailmerge sample'
     \(ProcessCommand.parquetHelp)
+    \(S3Arguments.help)
 
     Resources:
       --memory SIZE            budget for row buffers (default: 1GiB or a quarter of RAM)
@@ -71,7 +72,7 @@ struct ProcessCommand {
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
         "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--files-from", "--split-points", "--dry-run", "--help", "-h",
-    ] + parquetOptionNames
+    ] + parquetOptionNames + S3Arguments.names
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
     static func parse(_ words: [String], command name: String = "process", known: [String] = ProcessCommand.known, help: String = processHelp) throws(TrailMergeError) -> ProcessCommand? {
@@ -99,6 +100,8 @@ struct ProcessCommand {
                 case "--allow-empty": command.options.allowEmpty = true
                 case "--dry-run": command.dryRun = true
                 case "--strict": command.options.strict = true
+                case "--s3-path-style", "--no-sign-request":
+                    try S3Arguments.apply(name, nil, to: &command.options.s3, command: "process")
                 default:
                     let value = try reader.value(for: name, inline: inline)
                     switch name {
@@ -133,6 +136,8 @@ struct ProcessCommand {
                     case "--stats": command.options.statsPath = value
                     case "--files-from": command.options.explicitFiles += try readFileList(value)
                     case "--split-points": command.options.splitPoints = try readSplitPoints(value)
+                    case _ where S3Arguments.names.contains(name):
+                        try S3Arguments.apply(name, value, to: &command.options.s3, command: "process")
                     case "--parquet-codec", "--row-group-size":
                         try parseParquetOption(name, value, into: &command.options.parquet)
                     default: break

@@ -30,6 +30,8 @@ public struct GroupOptions: Sendable {
     public var reportProgress = false
     /// Faults injected by tests.
     public var faults = FaultPlan()
+    /// How `s3://` SRC, DEST and manifests are reached.
+    public var s3 = S3Options()
     public init() {}
 }
 
@@ -72,22 +74,34 @@ public func runGroup(
     while source.count > 1 && source.hasSuffix("/") { source.removeLast() }
     var destination = options.destination
     while destination.count > 1 && destination.hasSuffix("/") { destination.removeLast() }
-    guard (try? fileStatus(source))?.kind == .directory else {
+    let storage = Storage(s3: options.s3)
+    let remoteDestination = Storage.isS3(destination)
+    if Storage.isS3(source) {
+        _ = try S3URL(parsing: source)
+    } else if (try? fileStatus(source))?.kind != .directory {
         throw .unreadable(path: source, reason: "SRC is not a readable directory")
     }
 
     // Destinations first: DEST (created if missing), the manifest and the stats file.
-    if let status = try? fileStatus(destination), status.kind != .directory {
-        throw .writeFailed(path: destination, reason: "DEST exists and is not a folder")
+    if remoteDestination {
+        let url = try S3URL(parsing: destination)
+        // The bucket must exist and be listable (the plan lists DEST to never overwrite).
+        try storage.s3().listObjects(bucket: url.bucket, prefix: url.key, pageSize: 1) { (_: [S3Object]) throws(TrailMergeError) in }
+    } else {
+        if let status = try? fileStatus(destination), status.kind != .directory {
+            throw .writeFailed(path: destination, reason: "DEST exists and is not a folder")
+        }
+        try OutputSet.checkFolder(destination, role: "DEST")
     }
-    try OutputSet.checkFolder(destination, role: "DEST")
     if let path = options.outputManifest { try OutputSet.check(path, role: "--output-manifest") }
     if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
 
     // What a killed run left in DEST is undone before the plan looks at which names are taken.
-    let outputs = OutputSet(cleanup: cleanup, faults: options.faults, journalFolder: destination)
-    if !options.dryRun, (try? fileStatus(destination))?.kind == .directory { outputs.reclaim(in: destination) }
-    var result = try planGroup(options, pattern: pattern, source: source, destination: destination, events: events)
+    let outputs = OutputSet(
+        cleanup: cleanup, faults: options.faults, journalFolder: remoteDestination ? nil : destination, storage: storage,
+        noOverwrite: remoteDestination)
+    if !options.dryRun, !remoteDestination, (try? fileStatus(destination))?.kind == .directory { outputs.reclaim(in: destination) }
+    var result = try planGroup(options, pattern: pattern, source: source, destination: destination, storage: storage, events: events)
     // Nothing to write and nothing to record: leave DEST alone (not even created).
     if options.dryRun || (result.parts.isEmpty && options.outputManifest == nil && options.statsPath == nil) {
         result.stats.seconds = secondsSince(started)
@@ -97,12 +111,14 @@ public func runGroup(
     var destLock: FolderLock?
     defer { destLock?.release() }
     do {
-        try outputs.createFolder(destination)
-        // One group run at a time per DEST: a second would group the same files again.
-        destLock = try FolderLock(destination)
+        if !remoteDestination {
+            try outputs.createFolder(destination)
+            // One group run at a time per DEST: a second would group the same files again.
+            destLock = try FolderLock(destination)
+        }
         // Every destination is staged before any part is written, so two that collide fail first.
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
-        try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, events: events)
+        try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, storage: storage, events: events)
         if let notice = outputs.reclaimed.notice { events(.notice(notice)) }
         try finishRun(&result.stats, started: started, statsFile: statsFile, outputs: outputs)
     } catch {
@@ -110,12 +126,21 @@ public func runGroup(
         throw error
     }
     if options.deleteOnSuccess {
+        // S3 sources: DeleteObjects, 1,000 keys a call, per bucket, only now that all is committed.
+        var remote: [String: [String]] = [:]
+        for part in result.parts {
+            for file in part.files where Storage.isS3(file.path) {
+                let url = try S3URL(parsing: file.path)
+                remote[url.bucket, default: []].append(url.key)
+            }
+        }
+        for (bucket, keys) in remote.sorted(by: { $0.key < $1.key }) { try storage.s3().deleteObjects(bucket: bucket, keys: keys) }
         cleanup.withSignalsDeferred {
             for part in result.parts {
-                for file in part.files { removeFile(file.path) }
+                for file in part.files where !Storage.isS3(file.path) { removeFile(file.path) }
             }
             // Folders the deletion emptied go too, up to (not including) SRC.
-            var folders = Set(result.parts.flatMap { $0.files.map { parentDirectory($0.path) } })
+            var folders = Set(result.parts.flatMap { $0.files.filter { !Storage.isS3($0.path) }.map { parentDirectory($0.path) } })
             while let deepest = folders.max(by: { $0.count < $1.count }) {
                 folders.remove(deepest)
                 guard deepest.count > source.count, deepest.hasPrefix(source + "/"), removeEmptyFolder(deepest) else { continue }
@@ -129,14 +154,24 @@ public func runGroup(
 /// Walks SRC and plans the parts; reads nothing but the first bytes of files (under `keep`) and
 /// the previous manifest.
 private func planGroup(
-    _ options: GroupOptions, pattern: GroupPattern, source: String, destination: String,
+    _ options: GroupOptions, pattern: GroupPattern, source: String, destination: String, storage: Storage,
     events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) -> GroupResult {
     var result = GroupResult()
-    let destinationStatus = try? fileStatus(destination)
+    let remoteDestination = Storage.isS3(destination)
+    let destinationStatus = remoteDestination ? nil : try? fileStatus(destination)
     var skippedByPattern: [SourceFile] = []
-    var candidates = try SourceWalker(pattern: options.sourcePattern, matchRelative: true).walk([source]) {
+    var candidates = try SourceWalker(pattern: options.sourcePattern, matchRelative: true, storage: storage).walk([source]) {
         skippedByPattern.append($0)
+    }
+    // The names DEST already holds (listed once for S3: names are never overwritten).
+    var existingRemote = Set<String>()
+    if remoteDestination {
+        let listed = try storage.listS3(destination.hasSuffix("/") ? destination : destination + "/")
+        for object in listed.objects { existingRemote.insert(object.relativePath) }
+        // Never read our own outputs when DEST lies under SRC.
+        let prefix = (destination.hasSuffix("/") ? destination : destination + "/")
+        candidates = candidates.filter { !$0.path.hasPrefix(prefix) }
     }
     if let destinationStatus {
         // Never read our own outputs when DEST lies inside SRC.
@@ -158,7 +193,7 @@ private func planGroup(
     var previousOutputs = Set<String>()
     var carried: [ManifestEntry] = []
     if let path = options.previousManifest {
-        for entry in try readManifest(path) {
+        for entry in try readManifest(path, storage: storage) {
             previous[entry.baseName] = entry.size
             previousOutputs.insert(absolutePath(entry.path))
             carried.append(entry)
@@ -195,7 +230,9 @@ private func planGroup(
     let keys = groups.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     for key in keys {
         let files = groups[key]!.sorted { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
-        if options.codec == .keep {
+        // (S3 sources are checked while they are copied: a ranged GET per object only to look
+        // at two bytes would double the requests.)
+        if options.codec == .keep && !Storage.isS3(source) {
             var gzipCount = 0
             for file in files where try isGzipFile(file.path) { gzipCount += 1 }
             if gzipCount != 0 && gzipCount != files.count {
@@ -205,7 +242,7 @@ private func planGroup(
         }
         let suffix = outputSuffix(firstFile: files[0].relativePath, codec: options.codec)
         let planned = nameParts(key: key, suffix: suffix, parts: cutIntoParts(files, target: options.targetSize)) { name in
-            (try? fileStatus(destination + "/" + name)) != nil
+            remoteDestination ? existingRemote.contains(name) : (try? fileStatus(destination + "/" + name)) != nil
         }
         result.parts += planned
     }
@@ -226,7 +263,7 @@ private func planGroup(
 /// Writes every part (in parallel) and the manifest into `outputs`; commits nothing.
 private func writeGroup(
     _ result: inout GroupResult, _ options: GroupOptions, source: String, destination: String, outputs: OutputSet,
-    events: @escaping @Sendable (RunEvent) -> Void
+    storage: Storage, events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) {
     let parts = result.parts
     let manifestFile = try options.outputManifest.map { (path) throws(TrailMergeError) in
@@ -245,10 +282,12 @@ private func writeGroup(
 
     let box = UncheckedBox((temps, (0..<max(1, min(options.threads, parts.count))).map { _ in GzipReader() }))
     let written = Atomic<Int>(0)
+    try storage.startPrefetch(parts.flatMap(\.files), budget: 128 << 20)
+    defer { storage.stopPrefetch() }
     try parallelForEach(count: parts.count, threads: options.threads) { (index, thread, _) throws(TrailMergeError) in
         let bytes = try writePart(
             parts[index], to: box.value.0[index], codec: options.codec, level: options.compressionLevel,
-            threads: options.threads, reader: box.value.1[thread], progress: progress)
+            threads: options.threads, reader: box.value.1[thread], storage: storage, progress: progress)
         written.wrappingAdd(bytes, ordering: .relaxed)
     }
     result.stats.outputBytes = written.load(ordering: .relaxed)
@@ -284,7 +323,7 @@ func isGzipFile(_ path: String) throws(TrailMergeError) -> Bool {
 /// Writes one part into its temp file. Returns the bytes written.
 private func writePart(
     _ part: PlannedPart, to output: StagedFile, codec: OutputCodec, level: Int, threads: Int, reader: GzipReader,
-    progress: ProgressCounters?
+    storage: Storage, progress: ProgressCounters?
 ) throws(TrailMergeError) -> Int {
     let writtenBefore = output.writer.bytesWritten
     defer {
@@ -295,11 +334,24 @@ private func writePart(
     case .keep:
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
+        var firstIsGzip: Bool?
         for file in part.files {
-            let input = try ReadableFile(path: file.path)
+            let input = try storage.open(file.path, size: file.size)
+            defer { input.close() }
+            var first = true
             while true {
                 let n = try input.read(into: buffer, count: 1 << 20)
                 if n == 0 { break }
+                if first && Storage.isS3(file.path) {
+                    // Local groups were checked while planning; objects are checked here.
+                    let gzip = n >= 2 && buffer.load(as: UInt8.self) == 0x1F && buffer.load(fromByteOffset: 1, as: UInt8.self) == 0x8B
+                    if firstIsGzip == nil { firstIsGzip = gzip }
+                    if firstIsGzip != gzip {
+                        throw .group("group '\(part.key)' mixes gzip and plain files, which --output-codec keep cannot concatenate; "
+                            + "use --output-codec gzip or none")
+                    }
+                }
+                first = false
                 try output.writer.write(UnsafeRawBufferPointer(start: buffer, count: n))
             }
         }
@@ -311,7 +363,7 @@ private func writePart(
             : PlainSink(writer: output.writer)
         let block = ByteBuffer(capacity: 1 << 20)
         for file in part.files {
-            try reader.open(file.path)
+            try reader.open(storage.open(file.path, size: file.size), path: file.path)
             defer { reader.close() }
             while true {
                 if block.count == block.capacity {

@@ -20,9 +20,9 @@ public struct ManifestEntry: Sendable, Equatable {
 }
 
 /// Reads a manifest written by this tool or by S3DistCp (gzip or plain JSON lines).
-func readManifest(_ path: String) throws(TrailMergeError) -> [ManifestEntry] {
+func readManifest(_ path: String, storage: Storage = Storage()) throws(TrailMergeError) -> [ManifestEntry] {
     let reader = GzipReader()
-    try reader.open(path)
+    try reader.open(storage.open(path), path: path)
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     while true {

@@ -28,7 +28,7 @@ final class GzipReader {
     private var inputEnd = 0
     /// File bytes consumed before `input[inputStart]`.
     private var consumedBefore = 0
-    private var file: ReadableFile?
+    private var file: ByteSource?
     private var fileSize = 0
     private var fileAtEnd = false
     /// Decoded bytes of a whole member that did not fit the caller's buffer, handed out in pieces.
@@ -74,14 +74,17 @@ final class GzipReader {
         libdeflate_free_decompressor(decompressor)
     }
 
-    /// Opens `path` and sniffs its first bytes for the gzip magic.
+    /// Opens the local file `path` and sniffs its first bytes for the gzip magic.
     func open(_ path: String) throws(TrailMergeError) {
+        try open(ReadableFile(path: path), path: path)
+    }
+
+    /// Reads `source` (named `path` in errors) and sniffs its first bytes for the gzip magic.
+    func open(_ source: ByteSource, path: String) throws(TrailMergeError) {
         file?.close()
         self.path = path
-        let file = try ReadableFile(path: path)
-        self.file = file
-        var st = stat()
-        fileSize = fstat(file.fd, &st) == 0 ? Int(st.st_size) : 0
+        self.file = source
+        fileSize = source.knownSize ?? 0
         inputStart = 0
         inputEnd = 0
         consumedBefore = 0

@@ -51,6 +51,8 @@ public struct ProcessOptions: Sendable {
     /// N−1 values of the first sort column: rows go to N outputs `OUT-00000.EXT` … by range, a
     /// value equal to a split point going to the upper range (`--split-points`).
     public var splitPoints: [[UInt8]]?
+    /// How `s3://` inputs and outputs are reached.
+    public var s3 = S3Options()
 
     public init() {}
 
@@ -94,7 +96,9 @@ public func runProcess(
         arrayColumns: options.fields.map(\.hasArray), nullsDistinct: options.format == .parquet)
 
     // Destinations first: nothing is read until every output can be written.
-    let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
+    let storage = Storage(s3: options.s3)
+    let outputs = OutputSet(cleanup: cleanup, faults: options.faults, storage: storage)
+    outputs.partsInFlight = max(1, min(4, options.memoryBudget / (8 * options.s3.partSize)))
     let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup)
     defer { sorter.removeTemporaries() }
     do throws(TrailMergeError) {
@@ -111,7 +115,7 @@ public func runProcess(
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var stats = try readAndMerge(
-            options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, events: events)
+            options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, storage: storage, events: events)
         try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
@@ -140,14 +144,19 @@ func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, ev
 
 /// The files `process` reads: the walked inputs, then the `--files-from` list as given.
 /// `skipped` receives the walked files that `--src-pattern` rejected.
-public func processInputFiles(_ options: ProcessOptions, skipped: (SourceFile) -> Void = { _ in }) throws(TrailMergeError) -> [SourceFile] {
-    var files = try SourceWalker(pattern: options.sourcePattern).walk(options.inputs, skipped: skipped)
+public func processInputFiles(
+    _ options: ProcessOptions, storage: Storage? = nil, skipped: (SourceFile) -> Void = { _ in }
+) throws(TrailMergeError) -> [SourceFile] {
+    let storage = storage ?? Storage(s3: options.s3)
+    var files = try SourceWalker(pattern: options.sourcePattern, storage: storage).walk(options.inputs, skipped: skipped)
     for path in options.explicitFiles {
-        let status = try fileStatus(path)
-        guard status.kind != .directory else {
-            throw .unreadable(path: path, reason: "is a folder; --files-from lists files, one a line (no walking)")
+        var size = 0
+        switch try storage.entry(path) {
+        case .folder: throw .unreadable(path: path, reason: "is a folder; --files-from lists files, one a line (no walking)")
+        case .file(let bytes): size = bytes
+        case .other: break
         }
-        files.append(SourceFile(path: path, relativePath: baseName(path), root: parentDirectory(path), size: status.size))
+        files.append(SourceFile(path: path, relativePath: baseName(path), root: parentDirectory(path), size: size))
     }
     return files
 }
@@ -171,19 +180,22 @@ public func splitOutputName(_ output: String, _ index: Int) -> String {
 /// stdout); commits nothing.
 private func readAndMerge(
     _ options: ProcessOptions, plan: FieldPlan, layout: RowLayout, sorter: ExternalSorter, outputFiles: [StagedFile?],
-    events: @escaping @Sendable (RunEvent) -> Void
+    storage: Storage, events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) -> RunStats {
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
     defer { ticker?.stop() }
     var skippedByPattern: [SourceFile] = []
-    let files = try processInputFiles(options) { skippedByPattern.append($0) }
+    let files = try processInputFiles(options, storage: storage) { skippedByPattern.append($0) }
     if files.isEmpty && !options.allowEmpty {
         throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
     }
     progress?.filesTotal.store(files.count, ordering: .relaxed)
     progress?.inputBytesTotal.store(files.reduce(0) { $0 + $1.size }, ordering: .relaxed)
     progress?.set(.reading)
+    // S3 objects are fetched ahead of the workers, in their order, within a quarter of the budget.
+    try storage.startPrefetch(files, budget: min(256 << 20, options.memoryBudget / 4))
+    defer { storage.stopPrefetch() }
     let chunks = planChunks(files, targetBytes: options.chunkSize)
     let threads = max(1, min(options.threads, max(1, chunks.count)))
 
@@ -192,7 +204,7 @@ private func readAndMerge(
         ProcessWorker(
             plan: plan, recordsPath: options.recordsPath, layout: layout,
             budget: options.memoryBudget / threads, sorter: sorter, skipBadFiles: options.skipBadFiles,
-            window: options.readWindow, progress: progress)
+            window: options.readWindow, progress: progress, storage: storage)
     }
     let box = UncheckedBox(workers)
     try parallelForEach(count: chunks.count, threads: threads) { (chunk, thread, status) throws(TrailMergeError) in

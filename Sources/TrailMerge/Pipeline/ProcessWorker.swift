@@ -14,6 +14,7 @@ final class ProcessWorker {
     private let sorter: ExternalSorter
     private let skipBadFiles: Bool
     private let progress: ProgressCounters?
+    private let storage: Storage
     private var window: UnsafeMutablePointer<UInt8>
     private var windowCapacity: Int
 
@@ -32,9 +33,10 @@ final class ProcessWorker {
 
     init(
         plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
-        skipBadFiles: Bool, window initialSize: Int, progress: ProgressCounters?
+        skipBadFiles: Bool, window initialSize: Int, progress: ProgressCounters?, storage: Storage
     ) {
         self.progress = progress
+        self.storage = storage
         initialWindow = max(16, initialSize)
         windowCapacity = initialWindow
         scanner = RecordScanner(plan: plan, recordsPath: recordsPath)
@@ -86,7 +88,7 @@ final class ProcessWorker {
     }
 
     private func scanFile(_ file: SourceFile, index: Int, tentativeRuns: inout [String]) throws(TrailMergeError) {
-        try reader.open(file.path)
+        try reader.open(storage.open(file.path, size: file.size), path: file.path)
         scanner.beginFile()
         var filled = 0
         var start = 0

@@ -25,6 +25,10 @@ public final class Cleanup: Sendable {
     /// A folder created for an output: removed (only if empty) after the files.
     func register(createdFolder path: String) { paths.withLock { $0[path] = .createdFolder } }
     func forget(_ path: String) { _ = paths.withLock { $0.removeValue(forKey: path) } }
+    /// Undoes a remote resource (aborts an S3 multipart upload): run on failure and on signals.
+    private let remote = Locked<[String: @Sendable () -> Void]>([:])
+    func register(remote name: String, undo: @escaping @Sendable () -> Void) { remote.withLock { $0[name] = undo } }
+    func forgetRemote(_ name: String) { _ = remote.withLock { $0.removeValue(forKey: name) } }
 
     /// Removes every registered path (used on failure and on signals).
     public func removeAll() {
@@ -33,6 +37,11 @@ public final class Cleanup: Sendable {
             dict.removeAll()
             return copy
         }
+        let undos = remote.withLock { dict -> [@Sendable () -> Void] in
+            defer { dict.removeAll() }
+            return Array(dict.values)
+        }
+        for undo in undos { undo() }
         for (path, kind) in all where kind == .file { removeFile(path) }
         for (path, kind) in all where kind == .tree { removeTree(path) }
         // Deepest first, so a parent is empty by the time its turn comes.

@@ -18,16 +18,20 @@ public struct FaultPlan: Sendable, Equatable {
     public init(failRename: Int? = nil) { self.failRename = failRename }
 }
 
-/// One output being written under a temporary name.
+/// One output being written under a temporary name (locally), or as an S3 upload that only
+/// `commit` completes.
 final class StagedFile {
     let finalPath: String
     let tempPath: String
     let writer: BufferedWriter
+    /// For `s3://` outputs: the upload the writer feeds.
+    let upload: S3UploadWriter?
 
-    fileprivate init(finalPath: String, tempPath: String, writer: BufferedWriter) {
+    fileprivate init(finalPath: String, tempPath: String, writer: BufferedWriter, upload: S3UploadWriter? = nil) {
         self.finalPath = finalPath
         self.tempPath = tempPath
         self.writer = writer
+        self.upload = upload
     }
 }
 
@@ -45,10 +49,21 @@ final class OutputSet {
     /// What was reclaimed from killed runs while staging, for the run's notice.
     private(set) var reclaimed = Reclaimed()
 
-    init(cleanup: Cleanup, faults: FaultPlan = FaultPlan(), journalFolder: String? = nil) {
+    /// Opens S3 uploads for `s3://` destinations.
+    let storage: Storage
+    /// S3 outputs that must not replace an existing object (`group`): `If-None-Match: *`.
+    private let noOverwrite: Bool
+    /// Buckets already checked.
+    private var checkedBuckets = Set<String>()
+    /// Parts in flight per S3 upload (bounded so uploads stay within the memory budget).
+    var partsInFlight = 4
+
+    init(cleanup: Cleanup, faults: FaultPlan = FaultPlan(), journalFolder: String? = nil, storage: Storage = Storage(), noOverwrite: Bool = false) {
         self.cleanup = cleanup
         self.faults = faults
         self.journalFolder = journalFolder
+        self.storage = storage
+        self.noOverwrite = noOverwrite
     }
 
     /// Removes what killed runs left in `folder`, once per folder. A run calls it for its
@@ -96,6 +111,13 @@ final class OutputSet {
     /// `path` itself is not a folder. `role` names the path in messages ("output", "--stats file").
     static func check(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) {
         guard !path.isEmpty else { throw .writeFailed(path: path, reason: "the \(role) path is empty") }
+        if Storage.isS3(path) {
+            let url = try S3URL(parsing: path)
+            guard !url.key.isEmpty, !url.key.hasSuffix("/") else {
+                throw .writeFailed(path: path, reason: "the \(role) must name an object (s3://bucket/key), not a bucket or prefix")
+            }
+            return
+        }
         if path.hasSuffix("/") {
             throw .writeFailed(path: path, reason: "the \(role) path must name a file, not a folder")
         }
@@ -146,10 +168,11 @@ final class OutputSet {
     /// Two destinations of one run naming the same file is an error (one would replace the other).
     func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
         try OutputSet.check(path, role: role, createFolders: createFolders)
-        let identity = canonicalPath(path)
-        if let other = staged.firstIndex(where: { canonicalPath($0.finalPath) == identity }) {
+        let identity = Storage.isS3(path) ? path : canonicalPath(path)
+        if let other = staged.firstIndex(where: { (Storage.isS3($0.finalPath) ? $0.finalPath : canonicalPath($0.finalPath)) == identity }) {
             throw .usage("\(path): the \(role) path is also the \(roles[other]) of this run; give them different names")
         }
+        if Storage.isS3(path) { return try stageUpload(path, role: role) }
         roles.append(role)
         reclaimBeforeCreating(near: path)
         let folder = parentDirectory(path)
@@ -169,6 +192,25 @@ final class OutputSet {
             }
         }
         let file = StagedFile(finalPath: path, tempPath: temp, writer: writer)
+        staged.append(file)
+        return file
+    }
+
+    /// An S3 destination: the bucket is checked once (it exists and can be listed), then an
+    /// upload is opened that `commit` completes and `abandon` (or a signal) aborts.
+    private func stageUpload(_ path: String, role: String) throws(TrailMergeError) -> StagedFile {
+        let url = try S3URL(parsing: path)
+        let client = try storage.s3()
+        if checkedBuckets.insert(url.bucket).inserted {
+            try client.listObjects(bucket: url.bucket, prefix: url.key, pageSize: 1) { (_: [S3Object]) throws(TrailMergeError) in }
+        }
+        roles.append(role)
+        let upload = S3UploadWriter(
+            client: client, url: url, partSize: storage.s3Options.partSize, maxPartsInFlight: partsInFlight,
+            ifNoneMatch: noOverwrite)
+        cleanup.register(remote: path, undo: upload.abortHandle())
+        let writer = BufferedWriter(sink: S3UploadSink(upload), name: path)
+        let file = StagedFile(finalPath: path, tempPath: path, writer: writer, upload: upload)
         staged.append(file)
         return file
     }
@@ -220,10 +262,23 @@ final class OutputSet {
             abandon()
             throw error
         }
+        // S3 objects appear first (the step most likely to fail); a later failure deletes them again.
+        var published: [StagedFile] = []
+        for file in staged where file.upload != nil {
+            do throws(TrailMergeError) {
+                try file.upload!.commit()
+                cleanup.forgetRemote(file.finalPath)
+                published.append(file)
+            } catch {
+                unpublish(published)
+                abandon()
+                throw error
+            }
+        }
         let cleanup = self.cleanup
         let result: Result<Void, TrailMergeError> = cleanup.withSignalsDeferred {
             var done: [(file: StagedFile, backup: String?)] = []
-            for (index, file) in staged.enumerated() {
+            for (index, file) in staged.enumerated() where file.upload == nil {
                 var backup: String? = nil
                 if (try? fileStatus(file.finalPath)) != nil {
                     let name = parentDirectory(file.finalPath) + "/.\(baseName(file.finalPath)).bak-\(randomToken())"
@@ -253,12 +308,13 @@ final class OutputSet {
             return .success(())
         }
         if case .failure(let error) = result {
+            unpublish(published)
             abandon()
             throw error
         }
         // Durability: the folder entries reach the disk before the run reports success.
         var folders: [String] = []
-        for file in staged {
+        for file in staged where file.upload == nil {
             let folder = parentDirectory(file.finalPath)
             if !folders.contains(folder) { folders.append(folder) }
             cleanup.forget(file.tempPath)
@@ -269,11 +325,26 @@ final class OutputSet {
         finished = true
     }
 
-    /// Removes every temp file and every folder made for the outputs (if empty).
+    /// Deletes S3 objects this commit made appear, when a later step of it failed (best effort;
+    /// an object it replaced is not restored).
+    private func unpublish(_ files: [StagedFile]) {
+        guard !files.isEmpty, let client = try? storage.s3() else { return }
+        for file in files {
+            if let url = try? S3URL(parsing: file.finalPath) { try? client.deleteObjects(bucket: url.bucket, keys: [url.key]) }
+        }
+    }
+
+    /// Removes every temp file and every folder made for the outputs (if empty), and aborts every
+    /// S3 upload.
     func abandon() {
         guard !finished else { return }
         finished = true
         for file in staged {
+            if let upload = file.upload {
+                upload.abandon()
+                cleanup.forgetRemote(file.finalPath)
+                continue
+            }
             try? file.writer.close(sync: false)
             removeFile(file.tempPath)
             cleanup.forget(file.tempPath)
@@ -306,7 +377,7 @@ extension StagedFile {
 
 /// `path` made absolute against the current folder (journals outlive the run's working folder).
 func absolutePath(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
+    if path.hasPrefix("/") || Storage.isS3(path) { return path }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     guard getcwd(&buffer, buffer.count) != nil else { return path }
     let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

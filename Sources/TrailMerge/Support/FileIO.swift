@@ -48,10 +48,11 @@ final class ReadableFile {
     deinit { close() }
 }
 
-/// A buffered, append-only writer over a file descriptor.
+/// A buffered, append-only writer over a file descriptor, or over a `ByteSink` (an S3 upload).
 final class BufferedWriter {
     let path: String
     private var fd: Int32
+    private let sink: ByteSink?
     private let ownsDescriptor: Bool
     private let buffer: UnsafeMutablePointer<UInt8>
     private let capacity: Int
@@ -66,7 +67,18 @@ final class BufferedWriter {
         guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot create: \(errnoText())") }
         self.path = path
         self.fd = fd
+        self.sink = nil
         self.ownsDescriptor = true
+        self.capacity = capacity
+        self.buffer = .allocate(capacity: capacity)
+    }
+
+    /// Writes into `sink`; `name` names it in errors. Closing only flushes (the owner commits).
+    init(sink: ByteSink, name: String, capacity: Int = 1 << 20) {
+        self.path = name
+        self.fd = -1
+        self.sink = sink
+        self.ownsDescriptor = false
         self.capacity = capacity
         self.buffer = .allocate(capacity: capacity)
     }
@@ -75,6 +87,7 @@ final class BufferedWriter {
     init(descriptor: Int32, name: String, capacity: Int = 1 << 20) {
         self.path = name
         self.fd = descriptor
+        self.sink = nil
         self.ownsDescriptor = false
         self.capacity = capacity
         self.buffer = .allocate(capacity: capacity)
@@ -115,6 +128,11 @@ final class BufferedWriter {
     }
 
     private func writeAll(_ pointer: UnsafeRawPointer, _ length: Int) throws(TrailMergeError) {
+        if let sink {
+            try sink.write(UnsafeRawBufferPointer(start: pointer, count: length))
+            bytesWritten += length
+            return
+        }
         var done = 0
         while done < length {
             let n = Glibc.write(fd, pointer + done, length - done)

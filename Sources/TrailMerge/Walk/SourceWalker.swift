@@ -44,10 +44,13 @@ public struct SourceWalker {
     public let pattern: SourcePattern?
     /// Match the pattern against the path relative to the input (group) or the full path (process).
     public let matchRelative: Bool
+    /// Lists `s3://` inputs.
+    let storage: Storage
 
-    public init(pattern: SourcePattern?, matchRelative: Bool = false) {
+    public init(pattern: SourcePattern?, matchRelative: Bool = false, storage: Storage = Storage()) {
         self.pattern = pattern
         self.matchRelative = matchRelative
+        self.storage = storage
     }
 
     /// Walks every input in order.
@@ -55,6 +58,19 @@ public struct SourceWalker {
     public func walk(_ inputs: [String], skipped: (SourceFile) -> Void = { _ in }) throws(TrailMergeError) -> [SourceFile] {
         var files: [SourceFile] = []
         for rawInput in inputs {
+            if Storage.isS3(rawInput) {
+                // An exact key is one file (always read); anything else is a prefix walked like a folder.
+                let listed = try storage.listS3(rawInput)
+                if let single = listed.single { files.append(single) }
+                for file in listed.objects {
+                    if let pattern, !pattern.matches(matchRelative ? file.relativePath : file.path) {
+                        skipped(file)
+                    } else {
+                        files.append(file)
+                    }
+                }
+                continue
+            }
             var input = rawInput
             while input.count > 1 && input.hasSuffix("/") { input.removeLast() }
             let status = try fileStatus(input)

@@ -71,8 +71,10 @@ final class MotoServer: @unchecked Sendable {
 
     /// Starts a server; `auth` turns on moto's signature checks with a fresh IAM user; `seed`
     /// creates objects directly in moto's backend (`BUCKET:PREFIX:COUNT`).
-    init(auth: Bool = false, seed: [String] = []) {
-        helper = HelperScript("moto-server.py", (auth ? ["--auth"] : []) + seed.flatMap { ["--seed", $0] })
+    init(auth: Bool = false, seed: [String] = [], seedDirs: [String] = []) {
+        helper = HelperScript(
+            "moto-server.py",
+            (auth ? ["--auth"] : []) + seed.flatMap { ["--seed", $0] } + seedDirs.flatMap { ["--seed-dir", $0] })
         port = helper.port
         accessKey = helper.info["access_key"] as? String ?? ""
         secretKey = helper.info["secret_key"] as? String ?? ""

@@ -97,7 +97,11 @@ public final class S3UploadWriter {
     public let contentType: String
 
     /// The multipart upload, once started (a cleanup context can abort it by ID).
-    public private(set) var uploadID: String?
+    public var uploadID: String? {
+        get { uploadIDBox.withLock { $0 } }
+        set { uploadIDBox.withLock { $0 = newValue } }
+    }
+    private let uploadIDBox = Locked<String?>(nil)
     public private(set) var bytesWritten: Int64 = 0
     private var buffer: [UInt8] = []
     private var nextPartNumber = 1
@@ -198,6 +202,15 @@ public final class S3UploadWriter {
         } catch {
             abortUpload()
             throw error
+        }
+    }
+
+    /// Aborts the upload from any thread (a signal's cleanup), without waiting for parts in
+    /// flight: they fail once the upload is gone.
+    public func abortHandle() -> @Sendable () -> Void {
+        let (client, url, box) = (self.client, self.url, self.uploadIDBox)
+        return {
+            if let id = box.withLock({ $0 }) { try? client.abortMultipartUpload(url, uploadID: id) }
         }
     }
 

@@ -1,0 +1,277 @@
+/// `process` and `group` with s3:// sources and destinations, end to end through the executable,
+/// against a real moto server (and the fault proxy in front of it): the bytes equal the same run
+/// on local copies, failures commit nothing and leave no multipart upload behind.
+import Foundation
+import Testing
+@testable import TrailMerge
+
+/// A generated tree (2,000 files, 3 records each) on disk and, seeded straight into moto's
+/// backend, in bucket `tm-pipe` under `AWSLogs/` (and again in `tm-pipe-group`, which the group
+/// tests consume, and in `tm-pipe-bad`, which one test spoils).
+final class S3PipelineFixture: @unchecked Sendable {
+    let folder = TempFolder()
+    let tree: String
+    let server: MotoServer
+    /// `process` of the whole local tree, and of the local copy of `AWSLogs/111122223333`.
+    let expectedAll: [UInt8]
+    let expectedAccount: [UInt8]
+
+    static let shared = S3PipelineFixture()
+
+    init() {
+        let tree = folder.path + "/tree"
+        self.tree = tree
+        var g = GeneratorOptions()
+        g.destination = tree
+        g.files = 2000
+        g.recordsPerFile = 3
+        g.seed = 11
+        _ = try! generateTree(g)
+        server = MotoServer(seedDirs: ["tm-pipe", "tm-pipe-group", "tm-pipe-bad"].map { "\($0):AWSLogs/:\(tree)/AWSLogs" })
+        for bucket in ["tm-out"] { server.createBucket(bucket) }
+        expectedAll = try! runCLI(["process", tree, "-o", "-", "--quiet"]).stdout
+        expectedAccount = try! runCLI(["process", tree + "/AWSLogs/111122223333", "-o", "-", "--quiet"]).stdout
+    }
+
+    /// The environment that points the executable at `endpoint` (moto, or a proxy before it).
+    func environment(endpoint: String? = nil) -> [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": server.accessKey, "AWS_SECRET_ACCESS_KEY": server.secretKey,
+            "AWS_ENDPOINT_URL": endpoint ?? server.endpoint, "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+        ]
+    }
+
+    func run(_ arguments: [String], endpoint: String? = nil) throws -> ToolResult {
+        try runCLI(arguments, environment: environment(endpoint: endpoint))
+    }
+
+    var client: S3Client { server.client() }
+
+    /// An object's bytes, gzip undone when it is gzip.
+    func decoded(_ bucket: String, _ key: String) throws -> [UInt8] {
+        let data = Array(try client.getObject(S3URL(bucket: bucket, key: key)))
+        return data.starts(with: [0x1F, 0x8B]) ? try runTool("/bin/gzip", ["-dc"], input: data) : data
+    }
+
+    func keys(_ bucket: String, _ prefix: String) throws -> [String] {
+        try client.listAllObjects(bucket: bucket, prefix: prefix).map(\.key)
+    }
+
+    func freshBucket(_ name: String) -> String {
+        let bucket = "tm-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        server.createBucket(bucket)
+        return bucket
+    }
+}
+
+@Suite(.enabled(if: MotoServer.available, Comment(rawValue: MotoServer.unavailableReason)), .serialized)
+struct S3PipelineTests {
+    let fixture = S3PipelineFixture.shared
+
+    @Test func processS3ToS3AndMixedGiveTheLocalBytes() throws {
+        let f = fixture
+        let local = TempFolder()
+        let source = "s3://tm-pipe/AWSLogs/111122223333"
+        // s3 → s3, with the stats file beside it.
+        var r = try f.run(["process", source, "-o", "s3://tm-out/a/events.tsv.gz", "--stats", "s3://tm-out/a/stats.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try f.decoded("tm-out", "a/events.tsv.gz") == f.expectedAccount)
+        let stats = try JSONSerialization.jsonObject(with: Data(try f.decoded("tm-out", "a/stats.json"))) as! [String: Any]
+        #expect(stats["files"] as? Int == 667)
+        // s3 → local.
+        r = try f.run(["process", source + "/", "-o", local.path + "/events.tsv", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: local.path + "/events.tsv"))) == f.expectedAccount)
+        // local → s3, and a mix of local and S3 inputs in one run.
+        r = try f.run(["process", f.tree + "/AWSLogs/111122223333", "-o", "s3://tm-out/b/events.tsv", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try f.decoded("tm-out", "b/events.tsv") == f.expectedAccount)
+        r = try f.run([
+            "process", f.tree + "/AWSLogs/444455556666", "s3://tm-pipe/AWSLogs/777788889999", source, "-o", "-", "--quiet",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == f.expectedAll)
+        #expect(local.listing() == ["events.tsv"])
+    }
+
+    @Test func readingTwoThousandObjectsKeepsManyGetsInFlight() throws {
+        let f = fixture
+        let proxy = FaultProxy(upstream: f.server, ["--delay", "1.0:0.05"])
+        defer { proxy.stop() }
+        let r = try f.run(["process", "s3://tm-pipe/AWSLogs/", "-o", "-", "--quiet", "--s3-concurrency", "32"], endpoint: proxy.endpoint)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == f.expectedAll)
+        let stats = proxy.stats()
+        #expect(stats["max_in_flight"]! >= 16, "\(stats)")
+        #expect(stats["requests"]! >= 2001, "\(stats)")
+    }
+
+    @Test func faultsAreRetriedToTheSameBytesAndAPermanentOneCommitsNothing() throws {
+        let f = fixture
+        let out = TempFolder()
+        let proxy = FaultProxy(upstream: f.server, ["--seed", "3", "--slowdown", "0.1", "--reset", "0.05", "--truncate", "0.1"])
+        defer { proxy.stop() }
+        var r = try f.run(
+            ["process", "s3://tm-pipe/AWSLogs/111122223333", "-o", out.path + "/events.tsv", "--quiet", "--s3-max-attempts", "12"],
+            endpoint: proxy.endpoint)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: out.path + "/events.tsv"))) == f.expectedAccount)
+        let stats = proxy.stats()
+        #expect(stats["slowdown"]! + stats["reset"]! + stats["truncate"]! > 10, "\(stats)")
+
+        // One object that always answers 503: exit 1, one line naming it, nothing written.
+        let always = FaultProxy(upstream: f.server, ["--always-503", "us-east-1/2024/03/02"])
+        defer { always.stop() }
+        r = try f.run(
+            ["process", "s3://tm-pipe/AWSLogs/111122223333", "-o", out.path + "/again.tsv", "--s3-max-attempts", "2"],
+            endpoint: always.endpoint)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("s3://tm-pipe/AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/02/"), "\(r.stderr)")
+        #expect(r.stderr.contains("503 SlowDown"), "\(r.stderr)")
+        #expect(out.listing() == ["events.tsv"])
+    }
+
+    @Test func groupS3ToS3WithManifestsAndDeleteOnSuccess() throws {
+        let f = fixture
+        let dest = f.freshBucket("gdest")
+        let groupBy = #"([0-9]+)/CloudTrail/([^/]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/[^/]+\.json\.gz"#
+        let common = ["--group-by", groupBy, "--name", "$1/$2/$3-$4-$5"]
+        var r = try f.run(
+            ["group", "s3://tm-pipe-group/AWSLogs", "s3://\(dest)/daily"] + common + ["--output-manifest", "s3://\(dest)/m/1.gz"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.contains("warning"), "\(r.stderr)")
+        let parts = try f.keys(dest, "daily/")
+        #expect(parts.count == 36)
+        #expect(parts.first == "daily/111122223333/ap-southeast-2/2024-03-01.json.gz")
+        // The grouped objects give the same rows as the original tree.
+        r = try f.run(["process", "s3://\(dest)/daily", "-o", "-", "--quiet"])
+        #expect(r.stdout == f.expectedAll)
+        let manifest = String(decoding: try f.decoded(dest, "m/1.gz"), as: UTF8.self)
+        #expect(manifest.split(separator: "\n").count == 2000)
+        #expect(manifest.contains(#""path": "s3://\#(dest)/daily/111122223333/ap-southeast-2/2024-03-01.json.gz""#))
+        #expect(manifest.contains(#""srcDir": "s3://tm-pipe-group/AWSLogs""#))
+
+        // The next run with the previous manifest has nothing to do, and says so.
+        r = try f.run(
+            ["group", "s3://tm-pipe-group/AWSLogs", "s3://\(dest)/daily"] + common
+                + ["--previous-manifest", "s3://\(dest)/m/1.gz", "--output-manifest", "s3://\(dest)/m/2.gz"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("nothing to do"), "\(r.stderr)")
+        #expect(r.stderr.contains("2000 files skipped (already in the previous manifest)"), "\(r.stderr)")
+        #expect(try f.keys(dest, "daily/") == parts)
+
+        // A re-run without it never overwrites: it takes the next part numbers, and says so.
+        r = try f.run(["group", "s3://tm-pipe-group/AWSLogs/444455556666", "s3://\(dest)/daily/444455556666"]
+            + ["--group-by", #"CloudTrail/([^/]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/[^/]+\.json\.gz"#, "--name", "$1/$2-$3-$4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("exists; writing s3://\(dest)/daily/444455556666/ap-southeast-2/2024-03-01-1.json.gz instead"), "\(r.stderr)")
+        #expect(try f.keys(dest, "daily/444455556666/").count == 24)
+
+        // --delete-on-success removes exactly the grouped sources, after the commit.
+        r = try f.run(
+            ["group", "s3://tm-pipe-group/AWSLogs/777788889999", "s3://\(dest)/moved", "--delete-on-success"]
+                + ["--group-by", #"CloudTrail/([^/]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/[^/]+\.json\.gz"#, "--name", "$1/$2-$3-$4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try f.keys("tm-pipe-group", "AWSLogs/777788889999/").isEmpty)
+        #expect(try f.keys("tm-pipe-group", "AWSLogs/111122223333/").count == 667)
+        #expect(try f.keys(dest, "moved/").count == 12)
+    }
+
+    @Test func largeOutputsAreMultipartAndAFailedRunLeavesNoUpload() throws {
+        let f = fixture
+        let dest = f.freshBucket("mpu")
+        // 7 MB of JSON in one object, in 5 MiB parts.
+        var r = try f.run(
+            ["group", "s3://tm-pipe/AWSLogs", "s3://\(dest)/all", "--group-by", "(AWSLogs|[0-9]+)/.*", "--name", "all",
+             "--output-codec", "none", "--s3-part-size", "5MiB", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let head = try f.client.headObject(S3URL(bucket: dest, key: "all/all.json"))
+        #expect(head?.etag.hasSuffix("-2\"") == true, "\(String(describing: head))")
+        #expect(Int(head?.size ?? 0) == 7_254_490)
+
+        // A corrupt object last in the group fails the run after the first part went up: no
+        // object, no upload left.
+        let bad = "tm-pipe-bad"
+        let local = f.client
+        try local.putObject(S3URL(bucket: bad, key: "AWSLogs/zz-corrupt.json.gz"), body: Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]))
+        r = try f.run(
+            ["group", "s3://\(bad)/AWSLogs", "s3://\(bad)/out", "--group-by", "(AWSLogs|[0-9a-z-]+).*", "--name", "one",
+             "--output-codec", "none", "--s3-part-size", "5MiB"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("s3://\(bad)/AWSLogs/zz-corrupt.json.gz"), "\(r.stderr)")
+        #expect(try f.keys(bad, "out/").isEmpty)
+        #expect(try local.listMultipartUploads(bucket: bad, prefix: "").isEmpty)
+    }
+
+    @Test func anInterruptedUploadIsAborted() throws {
+        let f = fixture
+        let dest = f.freshBucket("sigint")
+        // Slow every request so the run is still uploading when the signal comes.
+        let proxy = FaultProxy(upstream: f.server, ["--delay", "1.0:0.02"])
+        defer { proxy.stop() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executablePath)
+        process.arguments = [
+            "group", "s3://tm-pipe/AWSLogs", "s3://\(dest)/all", "--group-by", "(AWSLogs|[0-9]+)/.*", "--name", "all",
+            "--output-codec", "none", "--s3-part-size", "5MiB", "--quiet", "--s3-concurrency", "4",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(f.environment(endpoint: proxy.endpoint)) { $1 }
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let client = f.client
+        let deadline = Date().addingTimeInterval(60)
+        while try client.listMultipartUploads(bucket: dest, prefix: "").isEmpty && process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let started = try !client.listMultipartUploads(bucket: dest, prefix: "").isEmpty
+        Thread.sleep(forTimeInterval: 0.3)  // the answer with the upload ID reaches the run
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(started, "the upload never started before the run ended")
+        #expect(process.terminationStatus == 130)
+        #expect(try client.listMultipartUploads(bucket: dest, prefix: "").isEmpty)
+        #expect(try f.keys(dest, "").isEmpty)
+    }
+
+    @Test func mistakesAreOneLineAndChangeNothing() throws {
+        let f = fixture
+        let out = TempFolder()
+        // A bucket that does not exist, as the output: refused before any input is read.
+        var r = try f.run(["process", f.tree, "-o", "s3://tm-no-such-bucket/x.tsv"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("tm-no-such-bucket"), "\(r.stderr)")
+        #expect(r.stderr.contains("NoSuchBucket"), "\(r.stderr)")
+        // A prefix with nothing under it.
+        r = try f.run(["process", "s3://tm-pipe/AWSLogs/000000000000", "-o", out.path + "/x.tsv"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no input files"), "\(r.stderr)")
+        // A bucket or prefix as the output.
+        r = try f.run(["process", f.tree, "-o", "s3://tm-out/dir/", "--format", "tsv"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("must name an object"), "\(r.stderr)")
+        #expect(out.listing().isEmpty)
+        // A bad option value.
+        r = try f.run(["process", f.tree, "-o", "-", "--s3-part-size", "1MiB"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--s3-part-size"), "\(r.stderr)")
+    }
+
+    @Test func aWrongSecretIsA403LineWithoutTheSecret() throws {
+        let auth = MotoServer(auth: true)
+        defer { auth.stop() }
+        auth.createBucket("tm-auth")
+        let secret = "wrong-secret-0123456789abcdef"
+        let r = try runCLI(
+            ["process", "s3://tm-auth/AWSLogs/", "-o", "-"],
+            environment: [
+                "AWS_ACCESS_KEY_ID": auth.accessKey, "AWS_SECRET_ACCESS_KEY": secret, "AWS_ENDPOINT_URL": auth.endpoint,
+                "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            ])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("s3://tm-auth/AWSLogs/: 403"), "\(r.stderr)")
+        #expect(!r.stderr.contains(secret))
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+}
