@@ -80,6 +80,15 @@ public func runProcess(
     events: @escaping @Sendable (RunEvent) -> Void = { _ in }
 ) throws(TrailMergeError) -> RunStats {
     let started = ContinuousClock.now
+    // S3 buffers come out of the one budget: objects fetched ahead of the workers, and each
+    // upload's parts in flight. The rows keep at least a quarter of it.
+    var options = options
+    let partsInFlight = max(1, min(4, options.memoryBudget / (8 * options.s3.partSize)))
+    let remoteOutputs = Storage.isS3(options.output) ? (options.splitPoints?.count ?? 0) + 1 : 0
+    let remoteInputs = (options.inputs + options.explicitFiles).contains(where: Storage.isS3)
+    let prefetchBudget = remoteInputs ? min(256 << 20, max(16 << 20, options.memoryBudget / 4)) : 0
+    let s3Bytes = prefetchBudget + remoteOutputs * (partsInFlight + 1) * options.s3.partSize
+    options.memoryBudget = max(options.memoryBudget / 4, options.memoryBudget - s3Bytes)
     guard !options.fields.isEmpty else { throw .usage("process: --fields needs at least one path") }
     if let columns = options.sortColumns, let bad = columns.first(where: { !options.fields.indices.contains($0) }) {
         throw .usage("process: sort column \(bad) is not one of the \(options.fields.count) fields")
@@ -98,7 +107,7 @@ public func runProcess(
     // Destinations first: nothing is read until every output can be written.
     let storage = Storage(s3: options.s3)
     let outputs = OutputSet(cleanup: cleanup, faults: options.faults, storage: storage)
-    outputs.partsInFlight = max(1, min(4, options.memoryBudget / (8 * options.s3.partSize)))
+    outputs.partsInFlight = partsInFlight
     let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup)
     defer { sorter.removeTemporaries() }
     do throws(TrailMergeError) {
@@ -115,7 +124,8 @@ public func runProcess(
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var stats = try readAndMerge(
-            options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, storage: storage, events: events)
+            options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, storage: storage,
+            prefetchBudget: prefetchBudget, events: events)
         try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
@@ -180,7 +190,7 @@ public func splitOutputName(_ output: String, _ index: Int) -> String {
 /// stdout); commits nothing.
 private func readAndMerge(
     _ options: ProcessOptions, plan: FieldPlan, layout: RowLayout, sorter: ExternalSorter, outputFiles: [StagedFile?],
-    storage: Storage, events: @escaping @Sendable (RunEvent) -> Void
+    storage: Storage, prefetchBudget: Int, events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) -> RunStats {
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
@@ -193,8 +203,8 @@ private func readAndMerge(
     progress?.filesTotal.store(files.count, ordering: .relaxed)
     progress?.inputBytesTotal.store(files.reduce(0) { $0 + $1.size }, ordering: .relaxed)
     progress?.set(.reading)
-    // S3 objects are fetched ahead of the workers, in their order, within a quarter of the budget.
-    try storage.startPrefetch(files, budget: min(256 << 20, options.memoryBudget / 4))
+    // S3 objects are fetched ahead of the workers, in their order, within their share of the budget.
+    try storage.startPrefetch(files, budget: prefetchBudget)
     defer { storage.stopPrefetch() }
     let chunks = planChunks(files, targetBytes: options.chunkSize)
     let threads = max(1, min(options.threads, max(1, chunks.count)))

@@ -272,6 +272,12 @@ final class OutputSet {
             } catch {
                 unpublish(published)
                 abandon()
+                if case .s3(_, 412, _, _) = error {
+                    throw .writeFailed(
+                        path: file.finalPath,
+                        reason: "appeared while this run was writing (another run into the same DEST?); it was not "
+                            + "overwritten and nothing was committed; run again to take the next free part number")
+                }
                 throw error
             }
         }

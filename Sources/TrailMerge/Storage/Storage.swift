@@ -230,7 +230,7 @@ public final class Storage: Sendable {
         guard !wanted.isEmpty else { return }
         let fetcher = ObjectPrefetcher(
             files: wanted, client: try s3(), concurrency: s3Options.concurrency,
-            budget: max(budget, 2 * S3Options.rangedReadThreshold))
+            budget: max(budget, S3Options.rangedReadThreshold))
         prefetcher.withLock { $0 = fetcher }
         fetcher.start()
     }
