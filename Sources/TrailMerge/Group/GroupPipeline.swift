@@ -78,7 +78,7 @@ public func runGroup(
     let remoteDestination = Storage.isS3(destination)
     if Storage.isS3(source) {
         _ = try S3URL(parsing: source)
-    } else if (try? fileStatus(source))?.kind != .directory {
+    } else if !storage.isFolder(source) {
         throw .unreadable(path: source, reason: "SRC is not a readable directory")
     }
 
@@ -88,7 +88,7 @@ public func runGroup(
         // The bucket must exist and be listable (the plan lists DEST to never overwrite).
         try storage.s3().listObjects(bucket: url.bucket, prefix: url.key, pageSize: 1) { (_: [S3Object]) throws(TrailMergeError) in }
     } else {
-        if let status = try? fileStatus(destination), status.kind != .directory {
+        if storage.exists(destination), !storage.isFolder(destination) {
             throw .writeFailed(path: destination, reason: "DEST exists and is not a folder")
         }
         try OutputSet.checkFolder(destination, role: "DEST")
@@ -100,7 +100,7 @@ public func runGroup(
     let outputs = OutputSet(
         cleanup: cleanup, faults: options.faults, journalFolder: remoteDestination ? nil : destination, storage: storage,
         noOverwrite: remoteDestination)
-    if !options.dryRun, !remoteDestination, (try? fileStatus(destination))?.kind == .directory { outputs.reclaim(in: destination) }
+    if !options.dryRun, !remoteDestination, storage.isFolder(destination) { outputs.reclaim(in: destination) }
     var result = try planGroup(options, pattern: pattern, source: source, destination: destination, storage: storage, events: events)
     // Nothing to write and nothing to record: leave DEST alone (not even created).
     if options.dryRun || (result.parts.isEmpty && options.outputManifest == nil && options.statsPath == nil) {
@@ -159,7 +159,7 @@ private func planGroup(
 ) throws(TrailMergeError) -> GroupResult {
     var result = GroupResult()
     let remoteDestination = Storage.isS3(destination)
-    let destinationStatus = remoteDestination ? nil : try? fileStatus(destination)
+    let destinationIdentity = remoteDestination ? nil : storage.identity(destination)
     var skippedByPattern: [SourceFile] = []
     var candidates = try SourceWalker(pattern: options.sourcePattern, matchRelative: true, storage: storage).walk([source]) {
         skippedByPattern.append($0)
@@ -173,12 +173,12 @@ private func planGroup(
         let prefix = (destination.hasSuffix("/") ? destination : destination + "/")
         candidates = candidates.filter { !$0.path.hasPrefix(prefix) }
     }
-    if let destinationStatus {
+    if let destinationIdentity {
         // Never read our own outputs when DEST lies inside SRC.
         candidates = candidates.filter { file in
             var dir = parentDirectory(file.path)
             while dir.count >= source.count {
-                if let s = try? fileStatus(dir), s.device == destinationStatus.device && s.inode == destinationStatus.inode { return false }
+                if storage.identity(dir) == destinationIdentity { return false }
                 let up = parentDirectory(dir)
                 if up == dir { break }
                 dir = up
@@ -234,7 +234,7 @@ private func planGroup(
         // at two bytes would double the requests.)
         if options.codec == .keep && !Storage.isS3(source) {
             var gzipCount = 0
-            for file in files where try isGzipFile(file.path) { gzipCount += 1 }
+            for file in files where try storage.startsWithGzipMagic(file.path) { gzipCount += 1 }
             if gzipCount != 0 && gzipCount != files.count {
                 throw .group("group '\(key)' mixes gzip and plain files, which --output-codec keep cannot concatenate; "
                     + "use --output-codec gzip or none")
@@ -242,7 +242,7 @@ private func planGroup(
         }
         let suffix = outputSuffix(firstFile: files[0].relativePath, codec: options.codec)
         let planned = nameParts(key: key, suffix: suffix, parts: cutIntoParts(files, target: options.targetSize)) { name in
-            remoteDestination ? existingRemote.contains(name) : (try? fileStatus(destination + "/" + name)) != nil
+            remoteDestination ? existingRemote.contains(name) : storage.exists(destination + "/" + name)
         }
         result.parts += planned
     }
@@ -308,16 +308,6 @@ private func writeGroup(
         Array(text.utf8).withUnsafeBytes { deflater.compressMember($0, appendingTo: &compressed) }
         try manifestFile.writer.write(compressed)
     }
-}
-
-/// True when the file starts with the gzip magic bytes.
-func isGzipFile(_ path: String) throws(TrailMergeError) -> Bool {
-    let file = try ReadableFile(path: path)
-    var magic: (UInt8, UInt8) = (0, 0)
-    let n = try withUnsafeMutableBytes(of: &magic) { (raw) throws(TrailMergeError) -> Int in
-        try file.read(into: raw.baseAddress!, count: 2)
-    }
-    return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
 }
 
 /// Writes one part into its temp file. Returns the bytes written.

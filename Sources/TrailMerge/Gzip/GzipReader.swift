@@ -74,9 +74,9 @@ final class GzipReader {
         libdeflate_free_decompressor(decompressor)
     }
 
-    /// Opens the local file `path` and sniffs its first bytes for the gzip magic.
+    /// Opens `path` through the storage layer and sniffs its first bytes for the gzip magic.
     func open(_ path: String) throws(TrailMergeError) {
-        try open(ReadableFile(path: path), path: path)
+        try open(Storage.plain.open(path), path: path)
     }
 
     /// Reads `source` (named `path` in errors) and sniffs its first bytes for the gzip magic.

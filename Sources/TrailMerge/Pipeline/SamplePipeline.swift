@@ -53,18 +53,9 @@ public func readSplitPoints(_ path: String) throws(TrailMergeError) -> [[UInt8]]
     return points
 }
 
-/// The whole content of a (small) file.
+/// The whole content of a (small) file or object.
 func readWholeFile(_ path: String) throws(TrailMergeError) -> [UInt8] {
-    let file = try ReadableFile(path: path)
-    var bytes: [UInt8] = []
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 8)
-    defer { buffer.deallocate() }
-    while true {
-        let n = try file.read(into: buffer, count: 1 << 16)
-        if n == 0 { break }
-        bytes += UnsafeRawBufferPointer(start: buffer, count: n)
-    }
-    return bytes
+    try Storage.plain.readAll(path)
 }
 
 /// Runs `sample`: processes a seeded sample of the input files with the same fields, records

@@ -118,6 +118,10 @@ public final class Storage: Sendable {
 
     public init(s3: S3Options = S3Options()) { self.s3Options = s3 }
 
+    /// Local files, and S3 with the environment's settings, for the readers that take no options
+    /// (merge inputs, lists).
+    static let plain = Storage()
+
     /// Whether `path` names an S3 location.
     static func isS3(_ path: String) -> Bool { S3URL.isS3(path) }
 
@@ -136,6 +140,83 @@ public final class Storage: Sendable {
     }
 
     // MARK: - Source store
+
+    /// What an input holds: files it names directly (always read) and files found under it.
+    struct Listing {
+        var named: [SourceFile] = []
+        var found: [SourceFile] = []
+    }
+
+    /// Lists one input: a local file, folder (walked recursively, entries in byte order, symlinked
+    /// folder cycles walked once) or named pipe, or an `s3://` object or prefix.
+    func list(_ input: String) throws(TrailMergeError) -> Listing {
+        if Storage.isS3(input) {
+            let listed = try listS3(input)
+            return Listing(named: listed.single.map { [$0] } ?? [], found: listed.objects)
+        }
+        var path = input
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        let status = try fileStatus(path)
+        var listing = Listing()
+        switch status.kind {
+        case .file:
+            listing.named.append(SourceFile(path: path, relativePath: baseName(path), root: parentDirectory(path), size: status.size))
+        case .directory:
+            var visited: Set<[UInt64]> = [[status.device, status.inode]]
+            try walkFolder(path, relative: "", root: path, visited: &visited, into: &listing.found)
+        case .other:
+            // Named pipes and devices given explicitly are read as streams (e.g. <(zcat ...)).
+            listing.named.append(SourceFile(path: path, relativePath: path, root: parentDirectory(path), size: 0))
+        }
+        return listing
+    }
+
+    private func walkFolder(
+        _ folder: String, relative: String, root: String, visited: inout Set<[UInt64]>, into files: inout [SourceFile]
+    ) throws(TrailMergeError) {
+        for name in try listDirectory(folder) {
+            let path = folder == "/" ? "/" + name : folder + "/" + name
+            let relativePath = relative.isEmpty ? name : relative + "/" + name
+            let status = try fileStatus(path)
+            switch status.kind {
+            case .directory:
+                if visited.insert([status.device, status.inode]).inserted {
+                    try walkFolder(path, relative: relativePath, root: root, visited: &visited, into: &files)
+                }
+            case .file:
+                files.append(SourceFile(path: path, relativePath: relativePath, root: root, size: status.size))
+            case .other:
+                continue
+            }
+        }
+    }
+
+    /// Whether a local path exists (S3 paths: see `listS3`).
+    func exists(_ path: String) -> Bool { (try? fileStatus(path)) != nil }
+
+    /// Whether `path` is a local folder.
+    func isFolder(_ path: String) -> Bool { (try? fileStatus(path))?.kind == .directory }
+
+    /// A local path's (device, inode), to tell when two paths are one folder.
+    func identity(_ path: String) -> [UInt64]? {
+        (try? fileStatus(path)).map { [$0.device, $0.inode] }
+    }
+
+    /// Whether the file or object starts with the gzip magic bytes.
+    func startsWithGzipMagic(_ path: String) throws(TrailMergeError) -> Bool {
+        let source = try open(path)
+        defer { source.close() }
+        var magic: (UInt8, UInt8) = (0, 0)
+        var got = 0
+        while got < 2 {
+            let n = try withUnsafeMutableBytes(of: &magic) { (raw) throws(TrailMergeError) -> Int in
+                try source.read(into: raw.baseAddress! + got, count: 2 - got)
+            }
+            if n == 0 { break }
+            got += n
+        }
+        return got == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+    }
 
     /// What an input names: one object or file, or a folder/prefix to walk.
     enum Entry {

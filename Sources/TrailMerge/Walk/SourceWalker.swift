@@ -1,7 +1,7 @@
-/// Turns command-line inputs into the ordered list of files to read. In: files and directories.
-/// Out: `SourceFile`s in a deterministic order (inputs in the order given, directory entries
-/// byte-wise sorted, depth first). Invariant: explicit files are always kept; walked files are kept
-/// when their path matches the source pattern; symlinked directory cycles are walked once.
+/// Turns command-line inputs into the ordered list of files to read. In: files, directories and
+/// `s3://` objects or prefixes, listed by the storage layer. Out: `SourceFile`s in a deterministic
+/// order (inputs in the order given, entries byte-wise sorted, depth first). Invariant: explicit
+/// files are always kept; walked files are kept when their path matches the source pattern.
 import Foundation
 
 /// One input file.
@@ -53,66 +53,23 @@ public struct SourceWalker {
         self.storage = storage
     }
 
-    /// Walks every input in order.
+    /// Walks every input in order: files named directly are always kept; files found under a
+    /// folder or prefix are kept when the pattern matches.
     /// - Parameter skipped: receives each walked file the pattern rejected.
     public func walk(_ inputs: [String], skipped: (SourceFile) -> Void = { _ in }) throws(TrailMergeError) -> [SourceFile] {
         var files: [SourceFile] = []
-        for rawInput in inputs {
-            if Storage.isS3(rawInput) {
-                // An exact key is one file (always read); anything else is a prefix walked like a folder.
-                let listed = try storage.listS3(rawInput)
-                if let single = listed.single { files.append(single) }
-                for file in listed.objects {
-                    if let pattern, !pattern.matches(matchRelative ? file.relativePath : file.path) {
-                        skipped(file)
-                    } else {
-                        files.append(file)
-                    }
-                }
-                continue
-            }
-            var input = rawInput
-            while input.count > 1 && input.hasSuffix("/") { input.removeLast() }
-            let status = try fileStatus(input)
-            switch status.kind {
-            case .file:
-                let name = input.split(separator: "/").last.map(String.init) ?? input
-                files.append(SourceFile(path: input, relativePath: name, root: parentDirectory(input), size: status.size))
-            case .directory:
-                var visited: Set<[UInt64]> = [[status.device, status.inode]]
-                try walkDirectory(input, relative: "", root: input, visited: &visited, into: &files, skipped: skipped)
-            case .other:
-                // Named pipes and devices given explicitly are read as streams (e.g. <(zcat ...)).
-                files.append(SourceFile(path: input, relativePath: input, root: parentDirectory(input), size: 0))
-            }
-        }
-        return files
-    }
-
-    private func walkDirectory(
-        _ directory: String, relative: String, root: String, visited: inout Set<[UInt64]>,
-        into files: inout [SourceFile], skipped: (SourceFile) -> Void
-    ) throws(TrailMergeError) {
-        for name in try listDirectory(directory) {
-            let path = directory == "/" ? "/" + name : directory + "/" + name
-            let relativePath = relative.isEmpty ? name : relative + "/" + name
-            let status = try fileStatus(path)
-            switch status.kind {
-            case .directory:
-                if visited.insert([status.device, status.inode]).inserted {
-                    try walkDirectory(path, relative: relativePath, root: root, visited: &visited, into: &files, skipped: skipped)
-                }
-            case .file:
-                let file = SourceFile(path: path, relativePath: relativePath, root: root, size: status.size)
-                if let pattern, !pattern.matches(matchRelative ? relativePath : path) {
+        for input in inputs {
+            let listing = try storage.list(input)
+            files += listing.named
+            for file in listing.found {
+                if let pattern, !pattern.matches(matchRelative ? file.relativePath : file.path) {
                     skipped(file)
                 } else {
                     files.append(file)
                 }
-            case .other:
-                continue
             }
         }
+        return files
     }
 }
 

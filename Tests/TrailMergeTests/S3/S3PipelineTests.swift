@@ -106,6 +106,15 @@ struct S3PipelineTests {
         let expected = try runCLI(["process", f.tree + "/" + mixed[0], f.tree + "/" + mixed[1], f.tree + "/" + one, "-o", "-", "--quiet"])
         #expect(r.stdout == expected.stdout)
         #expect(local.listing() == ["events.tsv"])
+
+        // Keys with spaces, +, =, @, ~, % and non-ASCII are read and written exactly.
+        let awkward = "odd/a b+c=d@e~f%20g é.json.gz"
+        try f.client.putObject(S3URL(bucket: "tm-out", key: awkward), body: Data(contentsOf: URL(fileURLWithPath: f.tree + "/" + one)))
+        r = try f.run(["process", "s3://tm-out/" + awkward, "-o", "s3://tm-out/odd/out put+%é.tsv", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let single = try runCLI(["process", f.tree + "/" + one, "-o", "-", "--quiet"]).stdout
+        #expect(try f.decoded("tm-out", "odd/out put+%é.tsv") == single)
+        #expect(try f.keys("tm-out", "odd/") == ["odd/a b+c=d@e~f%20g é.json.gz", "odd/out put+%é.tsv"])
     }
 
     @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers; the same code runs in the test above"))
