@@ -23,6 +23,7 @@ let mergeHelp = """
       --temp-dir DIR           where extra merge passes write runs (many inputs, low ulimit -n)
       --stats FILE             the run's figures as JSON (committed together with the output)
       --quiet, --progress      as in process
+      S3 options (--endpoint-url, --region, ...) as in process: INPUT, OUTPUT and --stats may be s3://
 
     Example:
       trailmerge merge part-a.tsv.gz part-b.tsv.gz -o all.tsv.gz
@@ -32,7 +33,7 @@ enum MergeCommand {
     static let known = [
         "-o", "--output", "--format", "--compression", "--compression-level", "--fields", "--sort-by", "--memory",
         "--threads", "--temp-dir", "--header", "--stats", "--quiet", "--progress", "--help", "-h",
-    ]
+    ] + S3Arguments.names
 
     static func parse(_ words: [String]) throws(TrailMergeError) -> ProcessCommand? {
         try ProcessCommand.parse(words, command: "merge", known: known, help: mergeHelp)

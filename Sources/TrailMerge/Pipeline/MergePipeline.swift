@@ -22,7 +22,8 @@ public func runMerge(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
         arrayColumns: options.fields.map { _ in false })
     let names = options.fields.map(\.text)
-    let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
+    let storage = Storage(s3: options.s3)
+    let outputs = OutputSet(cleanup: cleanup, faults: options.faults, storage: storage)
     let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup)
     defer { sorter.removeTemporaries() }
     do throws(TrailMergeError) {
@@ -33,14 +34,17 @@ public func runMerge(
         var sources: [SortedRunSource] = []
         var stats = RunStats()
         for path in options.inputs {
-            let status = try fileStatus(path)
-            guard status.kind != .directory else {
-                throw .unreadable(path: path, reason: "is a folder; merge takes the sorted files themselves")
+            var size = 0
+            switch try storage.entry(path) {
+            case .folder: throw .unreadable(path: path, reason: "is a folder; merge takes the sorted files themselves")
+            case .file(let bytes): size = bytes
+            case .other: break
             }
             stats.files += 1
-            stats.inputBytes += status.size
+            stats.inputBytes += size
             let format = OutputFormat.inferred(from: path) ?? options.format
-            sources.append(.text(TextRunInput(path: path, format: format, names: names, header: options.header, layout: layout)))
+            sources.append(.text(TextRunInput(
+                path: path, format: format, names: names, header: options.header, layout: layout, storage: storage)))
         }
         let progress = options.reportProgress ? ProgressCounters() : nil
         let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }

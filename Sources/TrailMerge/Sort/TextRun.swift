@@ -12,6 +12,8 @@ public struct TextRunInput: Sendable {
     public let names: [String]
     public let header: Bool
     public let layout: RowLayout
+    /// Where `path` is read from (local or S3).
+    let storage: Storage
 }
 
 /// One source of sorted rows for the external merge.
@@ -41,7 +43,7 @@ final class TextRunReader {
         values = RecordValues(fieldCount: columns)
         arena = RowArena(layout: input.layout, budget: 1 << 30)
         window = .allocate(capacity: capacity)
-        try reader.open(input.path)
+        try reader.open(input.storage.open(input.path), path: input.path)
         if input.header && input.format != .jsonl {
             guard try parseRow() else { throw failure("the file is empty, but --header expects a header line") }
             let expected = input.names.joined(separator: input.format == .tsv ? "\t" : ",")

@@ -83,6 +83,22 @@ struct SparkJobTests {
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/out/_temporary"))
     }
 
+    @Test(.enabled(if: MotoServer.available, Comment(rawValue: MotoServer.unavailableReason)))
+    func anS3InputGivesTheSingleRunsBytes() throws {
+        let s3 = S3PipelineFixture.shared
+        let folder = TempFolder()
+        let input = "s3://tm-pipe/AWSLogs/111122223333"
+        let single = try s3.run(["process", input, "-o", "-", "--quiet"]).stdout
+        #expect(single.count > 1000)
+        let result = try submit(
+            [input, folder.path + "/out", "--partitions", "3", "--map-tasks", "4", "--binary", executablePath],
+            environment: s3.environment())
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        #expect(try parts(folder.path + "/out") == single)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/out").sorted()
+            == ["_SUCCESS", "part-00000.tsv.gz", "part-00001.tsv.gz", "part-00002.tsv.gz"])
+    }
+
     @Test func speculativeAttemptsGiveTheSameBytes() throws {
         let folder = TempFolder()
         let root = try tree(folder)

@@ -250,6 +250,23 @@ struct S3PipelineTests {
         #expect(try f.keys(dest, "").isEmpty)
     }
 
+    @Test func mergeReadsAndWritesS3() throws {
+        let f = fixture
+        let halves = ["AWSLogs/444455556666/CloudTrail/eu-west-1", "AWSLogs/777788889999/CloudTrail/us-west-2"]
+        for (i, half) in halves.enumerated() {
+            let r = try f.run(["process", "s3://tm-pipe/" + half, "-o", "s3://tm-out/merge/p\(i).tsv.gz", "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let r = try f.run([
+            "merge", "s3://tm-out/merge/p0.tsv.gz", "s3://tm-out/merge/p1.tsv.gz", "-o", "s3://tm-out/merge/all.tsv.gz",
+            "--stats", "s3://tm-out/merge/stats.json", "--quiet",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let single = try runCLI(["process", f.tree + "/" + halves[0], f.tree + "/" + halves[1], "-o", "-", "--quiet"]).stdout
+        #expect(try f.decoded("tm-out", "merge/all.tsv.gz") == single)
+        #expect(try f.keys("tm-out", "merge/").contains("merge/stats.json"))
+    }
+
     @Test func anObjectThatAppearsBeforeTheCommitIsNeverOverwritten() throws {
         let f = fixture
         let bucket = f.freshBucket("race")
