@@ -307,7 +307,11 @@ public final class Storage: Sendable {
     /// Starts fetching the small S3 objects among `files`, in order, `--s3-concurrency` at a time
     /// and at most `budget` bytes ahead of the readers; `open` then hands them out.
     func startPrefetch(_ files: [SourceFile], budget: Int) throws(TrailMergeError) {
-        let wanted = files.filter { Storage.isS3($0.path) && $0.size <= S3Options.rangedReadThreshold }
+        // Each object once: a path listed twice is fetched again when it is opened again.
+        var seen = Set<String>()
+        let wanted = files.filter {
+            Storage.isS3($0.path) && $0.size <= S3Options.rangedReadThreshold && seen.insert($0.path).inserted
+        }
         guard !wanted.isEmpty else { return }
         let fetcher = ObjectPrefetcher(
             files: wanted, client: try s3(), concurrency: s3Options.concurrency,
