@@ -32,6 +32,9 @@ public struct GroupOptions: Sendable {
     public var faults = FaultPlan()
     /// How `s3://` SRC, DEST and manifests are reached.
     public var s3 = S3Options()
+    /// Tests: runs after the parts are written, before the first S3 part is published (to take a
+    /// planned name from another writer).
+    public var beforePublish: (@Sendable () -> Void)?
     public init() {}
 }
 
@@ -265,7 +268,7 @@ private func writeGroup(
     _ result: inout GroupResult, _ options: GroupOptions, source: String, destination: String, outputs: OutputSet,
     storage: Storage, events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) {
-    let parts = result.parts
+    var parts = result.parts
     let manifestFile = try options.outputManifest.map { (path) throws(TrailMergeError) in
         try outputs.stage(path, role: "--output-manifest")
     }
@@ -291,6 +294,38 @@ private func writeGroup(
         written.wrappingAdd(bytes, ordering: .relaxed)
     }
     result.stats.outputBytes = written.load(ordering: .relaxed)
+
+    // S3 parts appear now, each with If-None-Match: a name another writer took since the listing
+    // (412) moves that part to the next free number, written again, as a local run would do.
+    if Storage.isS3(destination) {
+        options.beforePublish?()
+        var taken = Set(parts.map(\.name))
+        for index in parts.indices {
+            while true {
+                do throws(TrailMergeError) {
+                    try outputs.publish(temps[index])
+                    break
+                } catch {
+                    guard case .s3(_, 412, _, _) = error else { throw error }
+                    outputs.discard(temps[index])
+                    let part = parts[index]
+                    let suffix = outputSuffix(firstFile: part.files[0].relativePath, codec: options.codec)
+                    var number = 1
+                    while taken.contains("\(part.key)-\(number)\(suffix)") { number += 1 }
+                    let name = "\(part.key)-\(number)\(suffix)"
+                    taken.insert(name)
+                    events(.warning("\(destination)/\(part.name) appeared while this run was writing; writing \(destination)/\(name) instead"))
+                    parts[index].name = name
+                    temps[index] = try outputs.stage(destination + "/" + name, role: "output")
+                    let bytes = try writePart(
+                        parts[index], to: temps[index], codec: options.codec, level: options.compressionLevel,
+                        threads: options.threads, reader: GzipReader(), storage: storage, progress: nil)
+                    result.stats.outputBytes += bytes
+                }
+            }
+        }
+        result.parts = parts
+    }
 
     if let manifestFile {
         var text = ""

@@ -57,6 +57,8 @@ final class OutputSet {
     private var checkedBuckets = Set<String>()
     /// Parts in flight per S3 upload (bounded so uploads stay within the memory budget).
     var partsInFlight = 4
+    /// S3 outputs already visible (`publish`), deleted again unless the commit succeeds.
+    private var published: [StagedFile] = []
 
     init(cleanup: Cleanup, faults: FaultPlan = FaultPlan(), journalFolder: String? = nil, storage: Storage = Storage(), noOverwrite: Bool = false) {
         self.cleanup = cleanup
@@ -263,14 +265,10 @@ final class OutputSet {
             throw error
         }
         // S3 objects appear first (the step most likely to fail); a later failure deletes them again.
-        var published: [StagedFile] = []
-        for file in staged where file.upload != nil {
+        for file in staged where file.upload != nil && !published.contains(where: { $0 === file }) {
             do throws(TrailMergeError) {
-                try file.upload!.commit()
-                cleanup.forgetRemote(file.finalPath)
-                published.append(file)
+                try publish(file)
             } catch {
-                unpublish(published)
                 abandon()
                 if case .s3(_, 412, _, _) = error {
                     throw .writeFailed(
@@ -314,7 +312,6 @@ final class OutputSet {
             return .success(())
         }
         if case .failure(let error) = result {
-            unpublish(published)
             abandon()
             throw error
         }
@@ -327,17 +324,44 @@ final class OutputSet {
         }
         for folder in folders + createdFolders.map(parentDirectory) { syncFolder(folder) }
         for folder in createdFolders { cleanup.forget(folder) }
+        for file in published { cleanup.forgetRemote(file.finalPath) }
         closeJournal()
         finished = true
     }
 
-    /// Deletes S3 objects this commit made appear, when a later step of it failed (best effort;
-    /// an object it replaced is not restored).
-    private func unpublish(_ files: [StagedFile]) {
-        guard !files.isEmpty, let client = try? storage.s3() else { return }
-        for file in files {
-            if let url = try? S3URL(parsing: file.finalPath) { try? client.deleteObjects(bucket: url.bucket, keys: [url.key]) }
+    /// Makes one staged S3 output appear ahead of the commit (group, to learn of a name taken
+    /// meanwhile while it can still choose another). Until the commit, a failure, `abandon` or a
+    /// signal deletes it again. Throws S3's 412 when the key exists (`noOverwrite`); the file is
+    /// then still staged, for `discard`.
+    func publish(_ file: StagedFile) throws(TrailMergeError) {
+        guard let upload = file.upload else { return }
+        try file.writer.close(sync: true)
+        try upload.commit()
+        cleanup.forgetRemote(file.finalPath)
+        if let client = try? storage.s3(), let url = try? S3URL(parsing: file.finalPath) {
+            cleanup.register(remote: file.finalPath) { try? client.deleteObjects(bucket: url.bucket, keys: [url.key]) }
         }
+        published.append(file)
+    }
+
+    /// Drops a staged S3 output that was not published (its upload is aborted).
+    func discard(_ file: StagedFile) {
+        guard let index = staged.firstIndex(where: { $0 === file }) else { return }
+        file.upload?.abandon()
+        cleanup.forgetRemote(file.finalPath)
+        staged.remove(at: index)
+        roles.remove(at: index)
+    }
+
+    /// Deletes the S3 objects this run made appear, when a later step failed (best effort; an
+    /// object it replaced is not restored).
+    private func unpublish() {
+        guard !published.isEmpty, let client = try? storage.s3() else { return }
+        for file in published {
+            if let url = try? S3URL(parsing: file.finalPath) { try? client.deleteObjects(bucket: url.bucket, keys: [url.key]) }
+            cleanup.forgetRemote(file.finalPath)
+        }
+        published = []
     }
 
     /// Removes every temp file and every folder made for the outputs (if empty), and aborts every
@@ -345,6 +369,7 @@ final class OutputSet {
     func abandon() {
         guard !finished else { return }
         finished = true
+        unpublish()
         for file in staged {
             if let upload = file.upload {
                 upload.abandon()

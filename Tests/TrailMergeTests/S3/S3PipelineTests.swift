@@ -267,15 +267,51 @@ struct S3PipelineTests {
         #expect(try f.keys("tm-out", "merge/").contains("merge/stats.json"))
     }
 
+    /// S3 options for the library calls of the tests (the executable gets the environment).
+    var s3Options: S3Options {
+        var options = S3Options()
+        options.configuration.endpoint = fixture.server.endpoint
+        options.configuration.region = "us-east-1"
+        options.configuration.credentials = AWSCredentials(
+            accessKeyID: fixture.server.accessKey, secretAccessKey: fixture.server.secretKey)
+        options.configuration.environment = [:]
+        return options
+    }
+
+    @Test func aNameTakenBeforeTheCommitMovesThePartToTheNextNumber() throws {
+        let f = fixture
+        let dest = f.freshBucket("race")
+        var options = GroupOptions()
+        options.source = "s3://tm-pipe/" + S3PipelineFixture.subset
+        options.destination = "s3://\(dest)/daily"
+        options.groupBy = try GroupPattern(#"([0-9]{4})/([0-9]{2})/([0-9]{2})/[^/]+\.json\.gz"#)
+        options.nameTemplate = "$1-$2-$3"
+        options.outputManifest = "s3://\(dest)/m.gz"
+        options.s3 = s3Options
+        let client = f.client
+        // Another writer takes the first planned name after the listing, before the publish.
+        options.beforePublish = { _ = try? client.putObject(S3URL(bucket: dest, key: "daily/2024-03-01.json.gz"), body: Data("theirs".utf8)) }
+        let warnings = Locked<[String]>([])
+        let result = try runGroup(options) { event in if case .warning(let w) = event { warnings.withLock { $0.append(w) } } }
+        #expect(result.parts.map(\.name) == ["2024-03-01-1.json.gz", "2024-03-02.json.gz", "2024-03-03.json.gz"])
+        #expect(warnings.withLock { $0 } == [
+            "s3://\(dest)/daily/2024-03-01.json.gz appeared while this run was writing; writing s3://\(dest)/daily/2024-03-01-1.json.gz instead",
+        ])
+        #expect(try client.getObject(S3URL(bucket: dest, key: "daily/2024-03-01.json.gz")) == Data("theirs".utf8))
+        #expect(try f.keys(dest, "daily/") == ["daily/2024-03-01-1.json.gz", "daily/2024-03-01.json.gz", "daily/2024-03-02.json.gz", "daily/2024-03-03.json.gz"])
+        let manifest = String(decoding: try f.decoded(dest, "m.gz"), as: UTF8.self)
+        #expect(manifest.contains("daily/2024-03-01-1.json.gz"))
+        #expect(!manifest.contains("daily/2024-03-01.json.gz"))
+        // Every row is there once.
+        let r = try f.run(["process", "s3://\(dest)/daily", "--src-pattern", "-1|03-0[23]", "-o", "-", "--quiet"])
+        #expect(r.stdout == f.expectedAccount)
+        #expect(try client.listMultipartUploads(bucket: dest, prefix: "").isEmpty)
+    }
+
     @Test func anObjectThatAppearsBeforeTheCommitIsNeverOverwritten() throws {
         let f = fixture
         let bucket = f.freshBucket("race")
-        var options = S3Options()
-        options.configuration.endpoint = f.server.endpoint
-        options.configuration.region = "us-east-1"
-        options.configuration.credentials = AWSCredentials(accessKeyID: f.server.accessKey, secretAccessKey: f.server.secretKey)
-        options.configuration.environment = [:]
-        let outputs = OutputSet(cleanup: Cleanup(), storage: Storage(s3: options), noOverwrite: true)
+        let outputs = OutputSet(cleanup: Cleanup(), storage: Storage(s3: s3Options), noOverwrite: true)
         let first = try outputs.stage("s3://\(bucket)/d/a.json.gz", role: "output")
         let second = try outputs.stage("s3://\(bucket)/d/b.json.gz", role: "output")
         try first.write("mine a")
