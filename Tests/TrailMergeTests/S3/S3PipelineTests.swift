@@ -325,6 +325,25 @@ struct S3PipelineTests {
         #expect(try f.client.listMultipartUploads(bucket: bucket, prefix: "").isEmpty)
     }
 
+    @Test func anObjectOverEightMiBIsReadByRangedGets() throws {
+        let f = fixture
+        let local = TempFolder()
+        // Four copies of the whole tree's gzip members: 10.3 MB, read in 8 MiB ranges.
+        let whole = try f.client.getObject(S3URL(bucket: "tm-pipe-big", key: "in/all.json.gz"))
+        var four = Data()
+        for _ in 0..<4 { four.append(whole) }
+        #expect(four.count > 8 << 20)
+        let path = local.write("four.json.gz", Array(four))
+        try f.client.putObject(S3URL(bucket: "tm-out", key: "big/four.json.gz"), body: four)
+        let proxy = FaultProxy(upstream: f.server, [])
+        defer { proxy.stop() }
+        let r = try f.run(["process", "s3://tm-out/big/four.json.gz", "-o", "-", "--quiet"], endpoint: proxy.endpoint)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == (try runCLI(["process", path, "-o", "-", "--quiet"])).stdout)
+        // HEAD, then two ranged GETs.
+        #expect(proxy.stats()["requests"] == 3, "\(proxy.stats())")
+    }
+
     @Test func mistakesAreOneLineAndChangeNothing() throws {
         let f = fixture
         let out = TempFolder()
