@@ -156,7 +156,13 @@ public final class Storage: Sendable {
         }
         var path = input
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        let status = try fileStatus(path)
+        let status: FileStatus
+        do throws(TrailMergeError) { status = try fileStatus(path) } catch {
+            if input.lowercased().hasPrefix("s3:") || input.lowercased().hasPrefix("s3a:") || input.lowercased().hasPrefix("s3n:") {
+                throw .usage("\(input): not a local path, and S3 locations are written s3://bucket/key")
+            }
+            throw error
+        }
         var listing = Listing()
         switch status.kind {
         case .file:
