@@ -18,6 +18,18 @@ let processHelp = """
       --skip-bad-files         skip unreadable/corrupt/invalid files (no rows from them), exit 0
       --allow-empty            exit 0 with a valid empty output when no file matched (default: exit 1)
 
+    Selection (applied to each record before its array is exploded):
+      --since TIME             keep events whose eventTime is at or after TIME (ISO 8601, e.g.
+                               2024-03-01 or 2024-03-01T12:00:00Z); day folders .../YYYY/MM/DD/
+                               before TIME's day are not read
+      --until TIME             keep events whose eventTime is before TIME; day folders after the day
+                               of the last instant before TIME plus --max-delivery-delay are not read
+      --max-delivery-delay D   how late CloudTrail may deliver an event (default: 1d; also h, m, s)
+      --where EXPR             keep records where EXPR holds; repeatable (all must hold). EXPR is
+                               PATH=VALUE, PATH!=VALUE, PATH~REGEX, PATH!~REGEX (POSIX extended),
+                               PATH? (present and not null) or !PATH? (absent or null), on any
+                               record path; with [] any element may match (a negation: none does)
+
     Columns and order:
       --fields LIST            comma-separated dotted paths; one may contain [] to explode an array
                                (default: \(ProcessOptions.defaultFieldList))
@@ -71,6 +83,7 @@ struct ProcessCommand {
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
         "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--files-from", "--split-points", "--dry-run", "--help", "-h",
+        "--since", "--until", "--max-delivery-delay", "--where",
     ] + parquetOptionNames
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
@@ -133,6 +146,11 @@ struct ProcessCommand {
                     case "--stats": command.options.statsPath = value
                     case "--files-from": command.options.explicitFiles += try readFileList(value)
                     case "--split-points": command.options.splitPoints = try readSplitPoints(value)
+                    case "--since": command.options.timeRange.since = try TimeRange.parseInstant(value, option: name)
+                    case "--until": command.options.timeRange.until = try TimeRange.parseInstant(value, option: name)
+                    case "--max-delivery-delay":
+                        command.options.timeRange.maxDeliveryDelay = try TimeRange.parseDuration(value, option: name)
+                    case "--where": command.options.filters.append(try WhereClause(value))
                     case "--parquet-codec", "--row-group-size":
                         try parseParquetOption(name, value, into: &command.options.parquet)
                     default: break
@@ -142,6 +160,9 @@ struct ProcessCommand {
         }
         guard !command.options.inputs.isEmpty || words.contains("--files-from") || words.contains(where: { $0.hasPrefix("--files-from=") }) else {
             throw .usage("\(name): no INPUT given (usage: trailmerge process INPUT... -o OUTPUT)")
+        }
+        if let since = command.options.timeRange.since, let until = command.options.timeRange.until, until <= since {
+            throw .usage("\(name): --until must be later than --since (no event could match)")
         }
         if command.dryRun && output == nil { output = "-" }
         guard let output else { throw .usage("\(name): -o OUTPUT is required ('-' writes to stdout)") }

@@ -51,6 +51,11 @@ public struct ProcessOptions: Sendable {
     /// N−1 values of the first sort column: rows go to N outputs `OUT-00000.EXT` … by range, a
     /// value equal to a split point going to the upper range (`--split-points`).
     public var splitPoints: [[UInt8]]?
+    /// `--since`/`--until`/`--max-delivery-delay`: records outside are dropped, and date folders
+    /// that cannot hold one are not walked.
+    public var timeRange = TimeRange()
+    /// `--where`: records are kept when every clause holds.
+    public var filters: [WhereClause] = []
 
     public init() {}
 
@@ -88,7 +93,8 @@ public func runProcess(
     if options.splitPoints != nil && options.sortColumns == nil {
         throw .usage("process: --split-points cuts sorted output by its first sort column; it cannot go with --sort-by none")
     }
-    let plan = try FieldPlan(fields: options.fields)
+    let selection = RecordSelection(options)
+    let plan = try FieldPlan(fields: options.fields, hidden: selection.hidden)
     let layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
         arrayColumns: options.fields.map(\.hasArray), nullsDistinct: options.format == .parquet)
@@ -111,12 +117,38 @@ public func runProcess(
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var stats = try readAndMerge(
-            options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, events: events)
+            options, plan: plan, selection: selection, layout: layout, sorter: sorter, outputFiles: outputFiles, events: events)
         try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
         outputs.abandon()
         throw error
+    }
+}
+
+/// The hidden paths a run captures besides its columns (eventTime for the time range, each
+/// `--where` path), and the per-worker filter over them.
+struct RecordSelection {
+    let hidden: [FieldPath]
+    private let timeRange: TimeRange
+    private let filters: [WhereClause]
+
+    init(_ options: ProcessOptions) {
+        var hidden: [FieldPath] = []
+        if options.timeRange.isBounded { hidden.append(try! FieldPath("eventTime")) }
+        hidden += options.filters.map(\.path)
+        self.hidden = hidden
+        timeRange = options.timeRange
+        filters = options.filters
+    }
+
+    /// A new filter for one worker, or nil when every record is kept.
+    func filter(_ plan: FieldPlan) -> RecordFilter? {
+        guard timeRange.isBounded || !filters.isEmpty else { return nil }
+        let offset = timeRange.isBounded ? 1 : 0
+        return RecordFilter(
+            clauses: filters, fields: filters.indices.map { plan.hiddenFieldIndex[offset + $0] },
+            multiStart: plan.multiStart, timeField: timeRange.isBounded ? plan.hiddenFieldIndex[0] : nil, range: timeRange)
     }
 }
 
@@ -140,8 +172,12 @@ func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, ev
 
 /// The files `process` reads: the walked inputs, then the `--files-from` list as given.
 /// `skipped` receives the walked files that `--src-pattern` rejected.
-public func processInputFiles(_ options: ProcessOptions, skipped: (SourceFile) -> Void = { _ in }) throws(TrailMergeError) -> [SourceFile] {
-    var files = try SourceWalker(pattern: options.sourcePattern).walk(options.inputs, skipped: skipped)
+/// `pruned` receives the date folders that `--since`/`--until` left out.
+public func processInputFiles(
+    _ options: ProcessOptions, skipped: (SourceFile) -> Void = { _ in }, pruned: (String) -> Void = { _ in }
+) throws(TrailMergeError) -> [SourceFile] {
+    let walker = SourceWalker(pattern: options.sourcePattern, timeRange: options.timeRange.isBounded ? options.timeRange : nil)
+    var files = try walker.walk(options.inputs, skipped: skipped, pruned: pruned)
     for path in options.explicitFiles {
         let status = try fileStatus(path)
         guard status.kind != .directory else {
@@ -170,14 +206,15 @@ public func splitOutputName(_ output: String, _ index: Int) -> String {
 /// Walks, reads, sorts and merges into `outputFiles` (one, or one per split range; nil is
 /// stdout); commits nothing.
 private func readAndMerge(
-    _ options: ProcessOptions, plan: FieldPlan, layout: RowLayout, sorter: ExternalSorter, outputFiles: [StagedFile?],
-    events: @escaping @Sendable (RunEvent) -> Void
+    _ options: ProcessOptions, plan: FieldPlan, selection: RecordSelection, layout: RowLayout, sorter: ExternalSorter,
+    outputFiles: [StagedFile?], events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) -> RunStats {
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
     defer { ticker?.stop() }
     var skippedByPattern: [SourceFile] = []
-    let files = try processInputFiles(options) { skippedByPattern.append($0) }
+    var prunedFolders = 0
+    let files = try processInputFiles(options, skipped: { skippedByPattern.append($0) }, pruned: { _ in prunedFolders += 1 })
     if files.isEmpty && !options.allowEmpty {
         throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
     }
@@ -192,7 +229,7 @@ private func readAndMerge(
         ProcessWorker(
             plan: plan, recordsPath: options.recordsPath, layout: layout,
             budget: options.memoryBudget / threads, sorter: sorter, skipBadFiles: options.skipBadFiles,
-            window: options.readWindow, progress: progress)
+            window: options.readWindow, progress: progress, filter: selection.filter(plan))
     }
     let box = UncheckedBox(workers)
     try parallelForEach(count: chunks.count, threads: threads) { (chunk, thread, status) throws(TrailMergeError) in
@@ -206,6 +243,7 @@ private func readAndMerge(
     }
 
     var stats = RunStats()
+    stats.prunedFolders = prunedFolders
     var warnings: [(file: Int, message: String)] = []
     var skipped: [(file: Int, message: String)] = []
     for worker in workers {

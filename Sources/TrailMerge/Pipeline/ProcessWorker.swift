@@ -14,6 +14,8 @@ final class ProcessWorker {
     private let sorter: ExternalSorter
     private let skipBadFiles: Bool
     private let progress: ProgressCounters?
+    /// `--since`/`--until` and `--where`, checked on each record before it is exploded into rows.
+    private let filter: RecordFilter?
     private var window: UnsafeMutablePointer<UInt8>
     private var windowCapacity: Int
 
@@ -32,8 +34,9 @@ final class ProcessWorker {
 
     init(
         plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
-        skipBadFiles: Bool, window initialSize: Int, progress: ProgressCounters?
+        skipBadFiles: Bool, window initialSize: Int, progress: ProgressCounters?, filter: RecordFilter? = nil
     ) {
+        self.filter = filter
         self.progress = progress
         initialWindow = max(16, initialSize)
         windowCapacity = initialWindow
@@ -95,6 +98,7 @@ final class ProcessWorker {
         var fileRowsStart = arena.count
         var rowsAdded = 0
         let arena = self.arena
+        let filter = self.filter
         while true {
             while !eof && filled < windowCapacity {
                 let n = try reader.read(into: window + filled, capacity: windowCapacity - filled)
@@ -105,6 +109,7 @@ final class ProcessWorker {
                 outcome = try scanner.scan(
                     window, count: filled, from: start, eof: eof, offset: windowOffset,
                     onRecord: { values in
+                        if let filter, !filter.accepts(values) { return false }
                         rowsAdded += arena.append(values)
                         return arena.isFull
                     })

@@ -45,14 +45,22 @@ public struct SourceWalker {
     /// Match the pattern against the path relative to the input (group) or the full path (process).
     public let matchRelative: Bool
 
-    public init(pattern: SourcePattern?, matchRelative: Bool = false) {
+    /// With bounds: `…/YYYY/MM/DD` (and `…/YYYY/MM`) folders that cannot hold an event in range
+    /// are neither listed nor read.
+    public var timeRange: TimeRange?
+
+    public init(pattern: SourcePattern?, matchRelative: Bool = false, timeRange: TimeRange? = nil) {
         self.pattern = pattern
         self.matchRelative = matchRelative
+        self.timeRange = timeRange
     }
 
     /// Walks every input in order.
     /// - Parameter skipped: receives each walked file the pattern rejected.
-    public func walk(_ inputs: [String], skipped: (SourceFile) -> Void = { _ in }) throws(TrailMergeError) -> [SourceFile] {
+    /// - Parameter pruned: receives each date folder the time range left out.
+    public func walk(
+        _ inputs: [String], skipped: (SourceFile) -> Void = { _ in }, pruned: (String) -> Void = { _ in }
+    ) throws(TrailMergeError) -> [SourceFile] {
         var files: [SourceFile] = []
         for rawInput in inputs {
             var input = rawInput
@@ -64,7 +72,7 @@ public struct SourceWalker {
                 files.append(SourceFile(path: input, relativePath: name, root: parentDirectory(input), size: status.size))
             case .directory:
                 var visited: Set<[UInt64]> = [[status.device, status.inode]]
-                try walkDirectory(input, relative: "", root: input, visited: &visited, into: &files, skipped: skipped)
+                try walkDirectory(input, relative: "", root: input, visited: &visited, into: &files, skipped: skipped, pruned: pruned)
             case .other:
                 // Named pipes and devices given explicitly are read as streams (e.g. <(zcat ...)).
                 files.append(SourceFile(path: input, relativePath: input, root: parentDirectory(input), size: 0))
@@ -75,7 +83,7 @@ public struct SourceWalker {
 
     private func walkDirectory(
         _ directory: String, relative: String, root: String, visited: inout Set<[UInt64]>,
-        into files: inout [SourceFile], skipped: (SourceFile) -> Void
+        into files: inout [SourceFile], skipped: (SourceFile) -> Void, pruned: (String) -> Void
     ) throws(TrailMergeError) {
         for name in try listDirectory(directory) {
             let path = directory == "/" ? "/" + name : directory + "/" + name
@@ -83,8 +91,13 @@ public struct SourceWalker {
             let status = try fileStatus(path)
             switch status.kind {
             case .directory:
+                if let timeRange, !dateFolderMayHold(path, timeRange) {
+                    pruned(path)
+                    continue
+                }
                 if visited.insert([status.device, status.inode]).inserted {
-                    try walkDirectory(path, relative: relativePath, root: root, visited: &visited, into: &files, skipped: skipped)
+                    try walkDirectory(
+                        path, relative: relativePath, root: root, visited: &visited, into: &files, skipped: skipped, pruned: pruned)
                 }
             case .file:
                 let file = SourceFile(path: path, relativePath: relativePath, root: root, size: status.size)
@@ -98,6 +111,28 @@ public struct SourceWalker {
             }
         }
     }
+}
+
+/// False when `path` ends in `YYYY/MM/DD` (or `YYYY/MM`) and that delivery day (or month) cannot
+/// hold an event of `range`; true for every other folder.
+func dateFolderMayHold(_ path: String, _ range: TimeRange) -> Bool {
+    func number(_ part: Substring, digits: Int) -> Int? {
+        guard part.utf8.count == digits, part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int(part)
+    }
+    let parts = path.split(separator: "/").suffix(3)
+    let tail = Array(parts)
+    if tail.count == 3, let year = number(tail[0], digits: 4), let month = number(tail[1], digits: 2),
+        let day = number(tail[2], digits: 2), (1...12).contains(month), day >= 1, day <= ISOTimestamp.daysIn(month: month, year: year)
+    {
+        return range.folderMayHold(year: year, month: month, day: day)
+    }
+    if tail.count >= 2, let year = number(tail[tail.count - 2], digits: 4), let month = number(tail[tail.count - 1], digits: 2),
+        (1...12).contains(month)
+    {
+        return range.folderMayHold(year: year, month: month, day: nil)
+    }
+    return true
 }
 
 /// A unit of work for one worker: consecutive files totalling about `--chunk-size` bytes.
