@@ -209,11 +209,14 @@ final class RecordFilter {
         var multi: Bool
         var kind: UInt8  // 0 equals, 1 matches, 2 present
         var negated: Bool
-        var value: [UInt8]
+        /// `=`: the operand's bytes in `operands`.
+        var valueStart: Int
+        var valueCount: Int
         var regex: PosixRegex?
     }
 
     private let clauses: [Clause]
+    private let operands: UnsafeMutablePointer<UInt8>
     private let timeField: Int
     private let range: TimeRange
     private let checksTime: Bool
@@ -225,20 +228,30 @@ final class RecordFilter {
     ///   - fields: the field index of each clause's path (and `timeField` that of eventTime).
     init(clauses whereClauses: [WhereClause], fields: [Int], multiStart: Int, timeField: Int?, range: TimeRange) {
         var compiled: [Clause] = []
+        var bytes: [UInt8] = []
         for (clause, field) in zip(whereClauses, fields) {
-            var c = Clause(field: field, multi: field >= multiStart, kind: 2, negated: clause.negated, value: [], regex: nil)
+            var c = Clause(
+                field: field, multi: field >= multiStart, kind: 2, negated: clause.negated, valueStart: 0, valueCount: 0, regex: nil)
             switch clause.test {
-            case .equals(let value): c.kind = 0; c.value = value
+            case .equals(let value):
+                c.kind = 0
+                c.valueStart = bytes.count
+                c.valueCount = value.count
+                bytes += value
             case .matches(let pattern): c.kind = 1; c.regex = PosixRegex(pattern)
             case .present: c.kind = 2
             }
             compiled.append(c)
         }
         clauses = compiled
+        operands = .allocate(capacity: max(bytes.count, 1))
+        operands.initialize(from: bytes, count: bytes.count)
         self.timeField = timeField ?? -1
         self.range = range
         checksTime = timeField != nil && range.isBounded
     }
+
+    deinit { operands.deallocate() }
 
     /// True when there is nothing to check.
     var isEmpty: Bool { clauses.isEmpty && !checksTime }
@@ -288,9 +301,10 @@ final class RecordFilter {
         guard present else { return false }
         switch clauses[k].kind {
         case 0:
-            return clauses[k].value.withUnsafeBufferPointer { v in
-                v.count == length && (length == 0 || memcmp(bytes, v.baseAddress!, length) == 0)
-            }
+            // SAFETY: the operand is operands[valueStart..<valueStart + valueCount], and the value
+            // is `length` bytes of the record's buffer.
+            return clauses[k].valueCount == length
+                && (length == 0 || memcmp(bytes, operands + clauses[k].valueStart, length) == 0)
         case 1:
             return clauses[k].regex!.matches(bytes, length)
         default:
