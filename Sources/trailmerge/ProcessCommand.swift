@@ -29,6 +29,8 @@ let processHelp = """
                                PATH=VALUE, PATH!=VALUE, PATH~REGEX, PATH!~REGEX (POSIX extended),
                                PATH? (present and not null) or !PATH? (absent or null), on any
                                record path; with [] any element may match (a negation: none does)
+      --dedupe [PATH]          keep one copy of each event, keyed by PATH (default: eventID): the
+                               copy whose row sorts first; events without the key are all kept
 
     Columns and order:
       --fields LIST            comma-separated dotted paths; one may contain [] to explode an array
@@ -83,7 +85,7 @@ struct ProcessCommand {
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
         "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--files-from", "--split-points", "--dry-run", "--help", "-h",
-        "--since", "--until", "--max-delivery-delay", "--where",
+        "--since", "--until", "--max-delivery-delay", "--where", "--dedupe",
     ] + parquetOptionNames
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
@@ -112,6 +114,13 @@ struct ProcessCommand {
                 case "--allow-empty": command.options.allowEmpty = true
                 case "--dry-run": command.dryRun = true
                 case "--strict": command.options.strict = true
+                case "--dedupe":
+                    let key = reader.optionalValue(inline: inline) ?? "eventID"
+                    do {
+                        command.options.dedupeKey = try FieldPath(key)
+                    } catch {
+                        throw .usage("\(name): --dedupe '\(key)' is not a valid key path (dotted keys, e.g. eventID or requestID)")
+                    }
                 default:
                     let value = try reader.value(for: name, inline: inline)
                     switch name {

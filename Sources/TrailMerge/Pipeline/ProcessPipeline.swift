@@ -46,6 +46,9 @@ public struct ProcessOptions: Sendable {
     public var strict = false
     /// Faults injected by tests.
     public var faults = FaultPlan()
+    /// Tests: the merge fan-in (default: 16, or fewer under a low open-file limit), lowered to
+    /// force intermediate merge passes.
+    public var mergeFanIn: Int?
     /// Files read as given, one path a line (`--files-from`), besides `inputs`; never walked.
     public var explicitFiles: [String] = []
     /// N−1 values of the first sort column: rows go to N outputs `OUT-00000.EXT` … by range, a
@@ -56,6 +59,8 @@ public struct ProcessOptions: Sendable {
     public var timeRange = TimeRange()
     /// `--where`: records are kept when every clause holds.
     public var filters: [WhereClause] = []
+    /// `--dedupe`: the path that keys each event (eventID by default); one copy of each is kept.
+    public var dedupeKey: FieldPath?
 
     public init() {}
 
@@ -95,13 +100,23 @@ public func runProcess(
     }
     let selection = RecordSelection(options)
     let plan = try FieldPlan(fields: options.fields, hidden: selection.hidden)
-    let layout = RowLayout(
+    var layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
         arrayColumns: options.fields.map(\.hasArray), nullsDistinct: options.format == .parquet)
+    if let key = options.dedupeKey {
+        guard !key.hasArray else {
+            throw .usage("process: --dedupe '\(key.text)': the key must be one value per event (a path without [])")
+        }
+        guard options.sortColumns != nil, Deduper.groupColumnCount(layout) > 0 else {
+            throw .usage("process: --dedupe keeps the first copy in sort order, so it needs --sort-by to start with a column that is not exploded ([])")
+        }
+        layout.dedupeField = plan.hiddenFieldIndex[selection.hidden.count - 1]
+    }
 
     // Destinations first: nothing is read until every output can be written.
     let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
-    let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup)
+    let sorter = ExternalSorter(
+        tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup, fanIn: options.mergeFanIn)
     defer { sorter.removeTemporaries() }
     do throws(TrailMergeError) {
         try TempDirectory.check(options.tempDirectory)
@@ -137,6 +152,7 @@ struct RecordSelection {
         var hidden: [FieldPath] = []
         if options.timeRange.isBounded { hidden.append(try! FieldPath("eventTime")) }
         hidden += options.filters.map(\.path)
+        if let key = options.dedupeKey { hidden.append(key) }
         self.hidden = hidden
         timeRange = options.timeRange
         filters = options.filters
@@ -288,9 +304,15 @@ private func readAndMerge(
     let bounds = (options.splitPoints ?? []).map(encodedSplitPoint)
     var range = 0
     var rowOutput = rowOutputs[0]
+    let deduper = layout.dedupeField == nil ? nil : Deduper(layout: layout)
     stats.mergePasses = try sorter.merge(
         arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted, progress: progress
     ) { (row, length) throws(TrailMergeError) in
+        var length = length
+        if let deduper {
+            guard let visible = deduper.visibleLength(row, length) else { return }
+            length = visible
+        }
         while range < bounds.count && !encodedRow(row, length, precedes: bounds[range]) {
             range += 1
             rowOutput = rowOutputs[range]
@@ -300,6 +322,10 @@ private func readAndMerge(
         if merged & 0xFFFF == 0 { progress?.rowsWritten.store(merged, ordering: .relaxed) }
     }
     progress?.set(.writing)
+    if let deduper {
+        stats.duplicates = deduper.duplicates
+        stats.rows -= deduper.droppedRows
+    }
     for output in rowOutputs {
         try output.finish()
         stats.outputBytes += output.bytesWritten

@@ -99,6 +99,8 @@ final class ProcessWorker {
         var rowsAdded = 0
         let arena = self.arena
         let filter = self.filter
+        let scanner = self.scanner
+        let fileBits = UInt64(truncatingIfNeeded: index) << 32
         while true {
             while !eof && filled < windowCapacity {
                 let n = try reader.read(into: window + filled, capacity: windowCapacity - filled)
@@ -110,7 +112,7 @@ final class ProcessWorker {
                     window, count: filled, from: start, eof: eof, offset: windowOffset,
                     onRecord: { values in
                         if let filter, !filter.accepts(values) { return false }
-                        rowsAdded += arena.append(values)
+                        rowsAdded += arena.append(values, record: fileBits | UInt64(truncatingIfNeeded: scanner.records))
                         return arena.isFull
                     })
             } catch {
