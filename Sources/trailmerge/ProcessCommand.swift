@@ -45,6 +45,11 @@ let processHelp = """
       --compression gzip|none  override the compression taken from the extension
       --compression-level N    gzip level 1-9 (default: 1)
       --header                 write column names first (tsv and csv only)
+      --partition-by NAME=FIELD[:N]  repeatable: -o names a folder, and rows go to
+                               OUTPUT/NAME=VALUE/.../part-00000.EXT (VALUE: the first N characters
+                               of the --fields column FIELD, Hive-escaped; __HIVE_DEFAULT_PARTITION__
+                               when empty or null); files are named by --format and --compression
+                               (default: tsv, gzip); all partitions are committed together
       --split-points FILE      N-1 values of the first sort column (one a line, TSV escapes): rows go
                                to N outputs OUTPUT-00000.EXT ... by range (a value equal to a point
                                goes to the range above it); see 'trailmerge sample'
@@ -85,7 +90,7 @@ struct ProcessCommand {
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
         "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--files-from", "--split-points", "--dry-run", "--help", "-h",
-        "--since", "--until", "--max-delivery-delay", "--where", "--dedupe",
+        "--since", "--until", "--max-delivery-delay", "--where", "--dedupe", "--partition-by",
     ] + parquetOptionNames
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
@@ -160,6 +165,7 @@ struct ProcessCommand {
                     case "--max-delivery-delay":
                         command.options.timeRange.maxDeliveryDelay = try TimeRange.parseDuration(value, option: name)
                     case "--where": command.options.filters.append(try WhereClause(value))
+                    case "--partition-by": command.options.partitionBy.append(try PartitionSpec(value))
                     case "--parquet-codec", "--row-group-size":
                         try parseParquetOption(name, value, into: &command.options.parquet)
                     default: break
@@ -187,6 +193,11 @@ struct ProcessCommand {
         }
         for candidate in OutputFormat.allCases where outputName.hasSuffix("." + candidate.rawValue) { inferredFormat = candidate }
         if output == "-" { inferredFormat = .tsv }
+        if !command.options.partitionBy.isEmpty {
+            // -o names a folder: the files' format and compression come from the flags.
+            inferredFormat = .tsv
+            inferredCompression = (format ?? .tsv) == .parquet ? .none : .gzip
+        }
         guard let chosenFormat = format ?? inferredFormat else {
             throw .usage("\(name): cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz), a .parquet name, or --format")
         }

@@ -61,6 +61,8 @@ public struct ProcessOptions: Sendable {
     public var filters: [WhereClause] = []
     /// `--dedupe`: the path that keys each event (eventID by default); one copy of each is kept.
     public var dedupeKey: FieldPath?
+    /// `--partition-by`: `output` is then a folder of Hive-style partitions.
+    public var partitionBy: [PartitionSpec] = []
 
     public init() {}
 
@@ -113,15 +115,21 @@ public func runProcess(
         layout.dedupeField = plan.hiddenFieldIndex[selection.hidden.count - 1]
     }
 
+    let partitionColumns = try partitionColumnIndices(options)
     // Destinations first: nothing is read until every output can be written.
-    let outputs = OutputSet(cleanup: cleanup, faults: options.faults)
+    let outputs = OutputSet(
+        cleanup: cleanup, faults: options.faults,
+        journalFolder: options.partitionBy.isEmpty ? nil : parentDirectory(absolutePath(options.output)))
     let sorter = ExternalSorter(
         tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup, fanIn: options.mergeFanIn)
     defer { sorter.removeTemporaries() }
     do throws(TrailMergeError) {
         try TempDirectory.check(options.tempDirectory)
         var outputFiles: [StagedFile?] = []
-        if let points = options.splitPoints {
+        if !options.partitionBy.isEmpty {
+            try checkPartitionFolder(options.output)
+            try outputs.createFolder(options.output)
+        } else if let points = options.splitPoints {
             guard options.output != "-" else { throw .usage("process: --split-points needs -o OUTPUT (it writes OUTPUT-00000… files)") }
             for index in 0...points.count {
                 outputFiles.append(try outputs.stage(splitOutputName(options.output, index), role: "output"))
@@ -132,7 +140,8 @@ public func runProcess(
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var stats = try readAndMerge(
-            options, plan: plan, selection: selection, layout: layout, sorter: sorter, outputFiles: outputFiles, events: events)
+            options, plan: plan, selection: selection, layout: layout, sorter: sorter, outputFiles: outputFiles,
+            partitions: partitionColumns.isEmpty ? nil : (outputs, partitionColumns), events: events)
         try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
@@ -223,7 +232,7 @@ public func splitOutputName(_ output: String, _ index: Int) -> String {
 /// stdout); commits nothing.
 private func readAndMerge(
     _ options: ProcessOptions, plan: FieldPlan, selection: RecordSelection, layout: RowLayout, sorter: ExternalSorter,
-    outputFiles: [StagedFile?], events: @escaping @Sendable (RunEvent) -> Void
+    outputFiles: [StagedFile?], partitions: (outputs: OutputSet, columns: [Int])?, events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) -> RunStats {
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
@@ -287,18 +296,28 @@ private func readAndMerge(
     // Merge and write (the sorter reports each merge pass).
     var merged = 0
     var rowOutputs: [any RowSink] = []
-    for file in outputFiles {
-        let writer = file?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>")
+    let makeSink = { (writer: BufferedWriter, share: Int) throws(TrailMergeError) -> any RowSink in
         if options.format == .parquet {
-            rowOutputs.append(try ParquetRowOutput(
+            return try ParquetRowOutput(
                 writer: writer, layout: layout, names: options.fields.map(\.text), options: options.parquet,
-                memoryBudget: options.memoryBudget / outputFiles.count, threads: options.threads, events: events))
-        } else {
-            rowOutputs.append(RowOutput(
-                writer: writer, format: options.format, layout: layout, names: options.fields.map(\.text),
-                header: options.header, compression: options.compression, level: options.compressionLevel,
-                threads: options.threads))
+                memoryBudget: options.memoryBudget / share, threads: options.threads, events: events)
         }
+        return RowOutput(
+            writer: writer, format: options.format, layout: layout, names: options.fields.map(\.text),
+            header: options.header, compression: options.compression, level: options.compressionLevel,
+            threads: options.threads)
+    }
+    var partitioned: PartitionedOutput?
+    if let partitions {
+        let router = PartitionedOutput(
+            folder: options.output, fileName: partitionFileName(options), specs: options.partitionBy,
+            columns: partitions.columns, layout: layout, outputs: partitions.outputs
+        ) { (writer) throws(TrailMergeError) in try makeSink(writer, PartitionedOutput.budgetShares) }
+        partitioned = router
+        rowOutputs.append(router)
+    }
+    for file in outputFiles {
+        rowOutputs.append(try makeSink(file?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>"), outputFiles.count))
     }
     // Rows arrive sorted, so the range only ever moves up: one comparison per row.
     let bounds = (options.splitPoints ?? []).map(encodedSplitPoint)
@@ -331,8 +350,53 @@ private func readAndMerge(
         stats.outputBytes += output.bytesWritten
         stats.warnings += output.warnings
     }
-    stats.outputFiles = rowOutputs.count
+    stats.outputFiles = partitioned?.partitions ?? rowOutputs.count
     return stats
+}
+
+/// The column of each `--partition-by` field; a usage error when one is not among the --fields.
+func partitionColumnIndices(_ options: ProcessOptions) throws(TrailMergeError) -> [Int] {
+    guard !options.partitionBy.isEmpty else { return [] }
+    guard options.output != "-" else { throw .usage("process: --partition-by writes a folder of partitions; give it with -o FOLDER") }
+    guard options.splitPoints == nil else { throw .usage("process: --partition-by and --split-points cannot be combined") }
+    let names = options.fields.map(\.text)
+    var columns: [Int] = []
+    for spec in options.partitionBy {
+        guard let column = names.firstIndex(of: spec.field) else {
+            var message = "process: --partition-by \(spec.name)=\(spec.field): '\(spec.field)' is not one of the --fields (partition values come from the output columns)"
+            if let suggestion = closest(spec.field, in: names) { message += "; did you mean '\(suggestion)'?" }
+            throw .usage(message)
+        }
+        columns.append(column)
+    }
+    let names2 = options.partitionBy.map(\.name)
+    if let repeated = names2.first(where: { name in names2.filter { $0 == name }.count > 1 }) {
+        throw .usage("process: --partition-by names '\(repeated)' twice")
+    }
+    return columns
+}
+
+/// `part-00000.EXT`: `.parquet`, or `.tsv`/`.csv`/`.jsonl` with `.gz` when compressed.
+func partitionFileName(_ options: ProcessOptions) -> String {
+    if options.format == .parquet { return "part-00000.parquet" }
+    return "part-00000." + options.format.rawValue + (options.compression == .gzip ? ".gz" : "")
+}
+
+/// The partition folder must be new or empty (hidden entries aside), so no partition of an
+/// earlier run is mixed with this one's.
+func checkPartitionFolder(_ folder: String) throws(TrailMergeError) {
+    guard let status = try? fileStatus(folder) else {
+        try OutputSet.checkFolder(folder, role: "--partition-by output folder")
+        return
+    }
+    guard status.kind == .directory else {
+        throw .usage("process: -o \(folder): with --partition-by the output is a folder, and this is a file")
+    }
+    let visible = try listDirectory(folder).filter { !$0.hasPrefix(".") }
+    guard visible.isEmpty else {
+        throw .usage("process: -o \(folder): the partition folder is not empty (it holds \(visible.first!)); remove it or give a new folder")
+    }
+    try OutputSet.checkFolder(folder, role: "--partition-by output folder")
 }
 
 /// A split point as the encoded first column it bounds: the value with the row encoding's

@@ -69,7 +69,7 @@ func selectionRecord(_ random: inout TestRandom, time: String?, id: String) -> S
 /// Writes a tree under `folder/tree` and returns its path. Each delivery day folder holds a few
 /// gzip files of up to ten records.
 @discardableResult
-func writeSelectionTree(_ folder: TempFolder, seed: UInt64, events: Int = 600) -> String {
+func writeSelectionTree(_ folder: TempFolder, seed: UInt64, events: Int = 600, missingTimes: Bool = true) -> String {
     var random = TestRandom(state: seed)
     var byDay: [Int64: [String]] = [:]
     for n in 0..<events {
@@ -91,7 +91,7 @@ func writeSelectionTree(_ folder: TempFolder, seed: UInt64, events: Int = 600) -
         }
         let deliveryDay = (time + lateness) / TimeRange.day
         var text: String? = isoText(time, fraction: random.below(3) == 0)
-        if n % 97 == 5 { text = nil }
+        if n % 97 == 5 && missingTimes { text = nil }
         if n % 89 == 7 { text = "not a time" }
         byDay[deliveryDay, default: []].append(selectionRecord(&random, time: text, id: "id-\(n)"))
     }
