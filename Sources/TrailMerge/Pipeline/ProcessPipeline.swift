@@ -167,6 +167,13 @@ struct RecordSelection {
         filters = options.filters
     }
 
+    /// The field index of each `--where` path and of the `--dedupe` key.
+    func fieldIndices(_ plan: FieldPlan) -> (filters: [Int], dedupe: Int?) {
+        let offset = timeRange.isBounded ? 1 : 0
+        let filterIndices = filters.indices.map { plan.hiddenFieldIndex[offset + $0] }
+        return (filterIndices, hidden.count > offset + filters.count ? plan.hiddenFieldIndex[offset + filters.count] : nil)
+    }
+
     /// A new filter for one worker, or nil when every record is kept.
     func filter(_ plan: FieldPlan) -> RecordFilter? {
         guard timeRange.isBounded || !filters.isEmpty else { return nil }
@@ -286,7 +293,8 @@ private func readAndMerge(
     skipped.sort { $0.file < $1.file }
     for skip in skipped { events(.warning("skipped \(skip.message)")) }
     stats.skippedFiles = skipped.map { files[$0.file].path }
-    let pathWarnings = unmatchedPathWarnings(options, workers: workers, files: files, records: stats.records)
+    let pathWarnings = unmatchedPathWarnings(
+        options, workers: workers, files: files, records: stats.records, hidden: selection.fieldIndices(plan))
     for warning in pathWarnings { events(.warning(warning)) }
     stats.warnings = warnings.count + pathWarnings.count
     if options.strict && !pathWarnings.isEmpty {
@@ -433,7 +441,10 @@ func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePatt
 
 /// Warnings for `--fields` and `--records` paths that matched nothing in the whole run, with
 /// suggestions from the keys the records really have.
-private func unmatchedPathWarnings(_ options: ProcessOptions, workers: [ProcessWorker], files: [SourceFile], records: Int) -> [String] {
+private func unmatchedPathWarnings(
+    _ options: ProcessOptions, workers: [ProcessWorker], files: [SourceFile], records: Int,
+    hidden: (filters: [Int], dedupe: Int?)
+) -> [String] {
     var warnings: [String] = []
     var sample: KeySample?
     func keys() -> KeySample {
@@ -464,6 +475,18 @@ private func unmatchedPathWarnings(_ options: ProcessOptions, workers: [ProcessW
     for (index, field) in options.fields.enumerated() where !workers.contains(where: { $0.scanner.values.wasSeen(index) }) {
         var text = "--fields '\(field.text)' was absent from all \(plural(records, "record")); its column is empty"
         if let suggestion = keys().suggestion(for: field.text) { text += "; did you mean '\(suggestion)'?" }
+        warnings.append(text)
+    }
+    // --where and --dedupe paths that no record had: a typo there would silently drop or keep everything.
+    func seen(_ index: Int) -> Bool { workers.contains { $0.scanner.values.wasSeen(index) } }
+    for (clause, index) in zip(options.filters, hidden.filters) where !seen(index) {
+        var text = "--where '\(clause.text)': '\(clause.path.text)' was absent from all \(plural(records, "record"))"
+        if let suggestion = keys().suggestion(for: clause.path.text) { text += "; did you mean '\(suggestion)'?" }
+        warnings.append(text)
+    }
+    if let key = options.dedupeKey, let index = hidden.dedupe, !seen(index) {
+        var text = "--dedupe '\(key.text)' was absent from all \(plural(records, "record")), so none was deduplicated"
+        if let suggestion = keys().suggestion(for: key.text) { text += "; did you mean '\(suggestion)'?" }
         warnings.append(text)
     }
     return warnings

@@ -80,6 +80,19 @@ private let clauseSets: [[String]] = [
         #expect(result.stderr.contains("--where: '") && result.stderr.contains(message), "\(result.stderr)")
     }
 
+    @Test func pathsNoRecordHasAreReportedWithASuggestion() throws {
+        let folder = TempFolder()
+        let root = writeSelectionTree(folder, seed: 5, events: 50)
+        let result = try runCLI(["process", root, "-o", "-", "--where", "errorcode=AccessDenied", "--dedupe", "eventId", "--allow-empty"])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("warning: --where 'errorcode=AccessDenied': 'errorcode' was absent from all 50 records; did you mean 'errorCode'?"), "\(result.stderr)")
+        #expect(result.stderr.contains("warning: --dedupe 'eventId' was absent from all 50 records, so none was deduplicated; did you mean 'eventID'?"), "\(result.stderr)")
+        let strict = try runCLI(["process", root, "-o", "-", "--where", "errorcode=AccessDenied", "--strict"])
+        #expect(strict.status == 1)
+        let fine = try runCLI(["process", root, "-o", "-", "--fields", "eventTime,eventName", "--where", "errorCode=AccessDenied", "--dedupe"])
+        #expect(fine.status == 0 && !fine.stderr.contains("warning"), "\(fine.stderr)")
+    }
+
     @Test func regexMatchesBytesPastANulAndNonASCII() throws {
         let folder = TempFolder()
         let input = folder.write("in.json", #"{"Records":[{"eventTime":"2024-03-01T00:00:00Z","eventName":"a\u0000b"},{"eventTime":"2024-03-01T00:00:01Z","eventName":"é中x"},{"eventTime":"2024-03-01T00:00:02Z","eventName":"ab"}]}"#)
