@@ -113,28 +113,6 @@ public struct SourceWalker {
     }
 }
 
-/// False when `path` ends in `YYYY/MM/DD` (or `YYYY/MM`) and that delivery day (or month) cannot
-/// hold an event of `range`; true for every other folder.
-func dateFolderMayHold(_ path: String, _ range: TimeRange) -> Bool {
-    func number(_ part: Substring, digits: Int) -> Int? {
-        guard part.utf8.count == digits, part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int(part)
-    }
-    let parts = path.split(separator: "/").suffix(3)
-    let tail = Array(parts)
-    if tail.count == 3, let year = number(tail[0], digits: 4), let month = number(tail[1], digits: 2),
-        let day = number(tail[2], digits: 2), (1...12).contains(month), day >= 1, day <= ISOTimestamp.daysIn(month: month, year: year)
-    {
-        return range.folderMayHold(year: year, month: month, day: day)
-    }
-    if tail.count >= 2, let year = number(tail[tail.count - 2], digits: 4), let month = number(tail[tail.count - 1], digits: 2),
-        (1...12).contains(month)
-    {
-        return range.folderMayHold(year: year, month: month, day: nil)
-    }
-    return true
-}
-
 /// A unit of work for one worker: consecutive files totalling about `--chunk-size` bytes.
 public struct Chunk: Sendable {
     public let index: Int
