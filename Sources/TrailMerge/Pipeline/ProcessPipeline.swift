@@ -115,6 +115,8 @@ public func runProcess(
         layout.dedupeField = plan.hiddenFieldIndex[selection.hidden.count - 1]
     }
 
+    var options = options
+    while !options.partitionBy.isEmpty && options.output.count > 1 && options.output.hasSuffix("/") { options.output.removeLast() }
     let partitionColumns = try partitionColumnIndices(options)
     // Destinations first: nothing is read until every output can be written.
     let outputs = OutputSet(

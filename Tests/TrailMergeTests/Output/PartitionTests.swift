@@ -145,9 +145,10 @@ private func python(_ script: String) throws -> [String: Any] {
         let folder = TempFolder()
         let root = writeSelectionTree(folder, seed: 35, events: 100)
         let out = folder.path + "/out"
-        let result = try runCLI(["process", root, "-o", out, "--partition-by", "dt=eventTime:10", "--fields", selectionFields.joined(separator: ",")])
+        let result = try runCLI(["process", root, "-o", out + "/", "--partition-by", "dt=eventTime:10", "--fields", selectionFields.joined(separator: ",")])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(partitionFiles(out).allSatisfy { $0.hasSuffix("/part-00000.tsv.gz") })
+        #expect(!partitionFiles(out).isEmpty && partitionFiles(out).allSatisfy { $0.hasSuffix("/part-00000.tsv.gz") })
+        #expect(folder.listing().allSatisfy { !$0.contains(".trailmerge-run") && !$0.contains(".tmp-") })
         for (spec, message) in [
             ("dt", "is not NAME=FIELD[:N]"), ("dt=eventTime:0", "is not a number of characters"),
             ("d/t=eventTime", "must be letters, digits and _"), ("dt=eventTme:10", "did you mean 'eventTime'?"),
