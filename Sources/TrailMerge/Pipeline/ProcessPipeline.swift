@@ -129,6 +129,8 @@ public func runProcess(
         try TempDirectory.check(options.tempDirectory)
         var outputFiles: [StagedFile?] = []
         if !options.partitionBy.isEmpty {
+            // What a killed run left in the folder (listed in its journal beside it) goes first.
+            outputs.reclaim(in: parentDirectory(absolutePath(options.output)))
             try checkPartitionFolder(options.output)
             try outputs.createFolder(options.output)
         } else if let points = options.splitPoints {
