@@ -1,6 +1,9 @@
 /// Raw command-line words → validated option values. Every usage error names the option and the
 /// value at fault and, for unknown options, suggests the closest valid one.
 import TrailMerge
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ArgumentReader {
     private var words: [String]
@@ -51,6 +54,17 @@ struct ArgumentReader {
             return .option(name, inlineValue: inline)
         }
         return .positional(word)
+    }
+
+    /// The next word, when it is a value for an option whose value is optional: not an option,
+    /// not a path that exists, and without '/' (so an INPUT is never taken for it).
+    mutating func optionalValue(inline: String?) -> String? {
+        if let inline { return inline }
+        guard index < words.count else { return nil }
+        let word = words[index]
+        guard !word.hasPrefix("-"), !word.contains("/"), !word.isEmpty, access(word, F_OK) != 0 else { return nil }
+        index += 1
+        return word
     }
 
     /// The value of `option`: inline (`--x=v`) or the next word.

@@ -18,6 +18,20 @@ let processHelp = """
       --skip-bad-files         skip unreadable/corrupt/invalid files (no rows from them), exit 0
       --allow-empty            exit 0 with a valid empty output when no file matched (default: exit 1)
 
+    Selection (applied to each record before its array is exploded):
+      --since TIME             keep events whose eventTime is at or after TIME (ISO 8601, e.g.
+                               2024-03-01 or 2024-03-01T12:00:00Z); day folders .../YYYY/MM/DD/
+                               before TIME's day are not read
+      --until TIME             keep events whose eventTime is before TIME; day folders after the day
+                               of the last instant before TIME plus --max-delivery-delay are not read
+      --max-delivery-delay D   how late CloudTrail may deliver an event (default: 1d; also h, m, s)
+      --where EXPR             keep records where EXPR holds; repeatable (all must hold). EXPR is
+                               PATH=VALUE, PATH!=VALUE, PATH~REGEX, PATH!~REGEX (POSIX extended),
+                               PATH? (present and not null) or !PATH? (absent or null), on any
+                               record path; with [] any element may match (a negation: none does)
+      --dedupe [PATH]          keep one copy of each event, keyed by PATH (default: eventID): the
+                               copy whose row sorts first; events without the key are all kept
+
     Columns and order:
       --fields LIST            comma-separated dotted paths; one may contain [] to explode an array
                                (default: \(ProcessOptions.defaultFieldList))
@@ -31,6 +45,11 @@ let processHelp = """
       --compression gzip|none  override the compression taken from the extension
       --compression-level N    gzip level 1-9 (default: 1)
       --header                 write column names first (tsv and csv only)
+      --partition-by NAME=FIELD[:N]  repeatable: -o names a folder, and rows go to
+                               OUTPUT/NAME=VALUE/.../part-00000.EXT (VALUE: the first N characters
+                               of the --fields column FIELD, Hive-escaped; __HIVE_DEFAULT_PARTITION__
+                               when empty or null); files are named by --format and --compression
+                               (default: tsv, gzip); all partitions are committed together
       --split-points FILE      N-1 values of the first sort column (one a line, TSV escapes): rows go
                                to N outputs OUTPUT-00000.EXT ... by range (a value equal to a point
                                goes to the range above it); see 'trailmerge sample'
@@ -72,6 +91,7 @@ struct ProcessCommand {
         "-o", "--output", "--format", "--compression", "--compression-level", "--records", "--fields",
         "--sort-by", "--memory", "--threads", "--chunk-size", "--temp-dir", "--src-pattern", "--header",
         "--stats", "--quiet", "--progress", "--skip-bad-files", "--allow-empty", "--strict", "--files-from", "--split-points", "--dry-run", "--help", "-h",
+        "--since", "--until", "--max-delivery-delay", "--where", "--dedupe", "--partition-by",
     ] + parquetOptionNames + S3Arguments.names
 
     /// Parses `words` (after the command name). Returns nil when help was printed.
@@ -102,6 +122,13 @@ struct ProcessCommand {
                 case "--strict": command.options.strict = true
                 case "--s3-path-style", "--no-sign-request":
                     try S3Arguments.apply(name, nil, to: &command.options.s3, command: "process")
+                case "--dedupe":
+                    let key = reader.optionalValue(inline: inline) ?? "eventID"
+                    do {
+                        command.options.dedupeKey = try FieldPath(key)
+                    } catch {
+                        throw .usage("\(name): --dedupe '\(key)' is not a valid key path (dotted keys, e.g. eventID or requestID)")
+                    }
                 default:
                     let value = try reader.value(for: name, inline: inline)
                     switch name {
@@ -138,6 +165,12 @@ struct ProcessCommand {
                     case "--split-points": command.options.splitPoints = try readSplitPoints(value)
                     case _ where S3Arguments.names.contains(name):
                         try S3Arguments.apply(name, value, to: &command.options.s3, command: "process")
+                    case "--since": command.options.timeRange.since = try TimeRange.parseInstant(value, option: name)
+                    case "--until": command.options.timeRange.until = try TimeRange.parseInstant(value, option: name)
+                    case "--max-delivery-delay":
+                        command.options.timeRange.maxDeliveryDelay = try TimeRange.parseDuration(value, option: name)
+                    case "--where": command.options.filters.append(try WhereClause(value))
+                    case "--partition-by": command.options.partitionBy.append(try PartitionSpec(value))
                     case "--parquet-codec", "--row-group-size":
                         try parseParquetOption(name, value, into: &command.options.parquet)
                     default: break
@@ -147,6 +180,9 @@ struct ProcessCommand {
         }
         guard !command.options.inputs.isEmpty || words.contains("--files-from") || words.contains(where: { $0.hasPrefix("--files-from=") }) else {
             throw .usage("\(name): no INPUT given (usage: trailmerge process INPUT... -o OUTPUT)")
+        }
+        if let since = command.options.timeRange.since, let until = command.options.timeRange.until, until <= since {
+            throw .usage("\(name): --until must be later than --since (no event could match)")
         }
         if command.dryRun && output == nil { output = "-" }
         guard let output else { throw .usage("\(name): -o OUTPUT is required ('-' writes to stdout)") }
@@ -162,6 +198,11 @@ struct ProcessCommand {
         }
         for candidate in OutputFormat.allCases where outputName.hasSuffix("." + candidate.rawValue) { inferredFormat = candidate }
         if output == "-" { inferredFormat = .tsv }
+        if !command.options.partitionBy.isEmpty {
+            // -o names a folder: the files' format and compression come from the flags.
+            inferredFormat = .tsv
+            inferredCompression = (format ?? .tsv) == .parquet ? .none : .gzip
+        }
         guard let chosenFormat = format ?? inferredFormat else {
             throw .usage("\(name): cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz), a .parquet name, or --format")
         }

@@ -57,8 +57,11 @@ final class FieldPlan {
         var children: [Int] = []
         /// When this node's value is the exploded array: the node describing each element.
         var element: Int = -1
-        /// True when the node's value must be walked into (children or an exploded array).
-        var descends: Bool { !children.isEmpty || element >= 0 }
+        /// When a hidden path (`--where`) has `[]` here and no column explodes this array: the node
+        /// describing each element, walked without exploding.
+        var anyElement: Int = -1
+        /// True when the node's value must be walked into (children or an array).
+        var descends: Bool { !children.isEmpty || element >= 0 || anyElement >= 0 }
     }
 
     private(set) var nodes: [Node] = [Node()]
@@ -67,9 +70,15 @@ final class FieldPlan {
     let arrayField: Int?
     /// The node describing one array element (its `fields` hold `arrayField`).
     private(set) var elementRoot = -1
+    /// Hidden paths (captured for filters, the time range and dedupe, never output) take the
+    /// field indices after the columns: first those without `[]`, then, from `multiStart`, those
+    /// with `[]`, whose every element value is kept (`RecordValues.multi…`).
+    private(set) var multiStart = 0
+    /// For each hidden path, in the order given, its field index.
+    private(set) var hiddenFieldIndex: [Int] = []
 
-    init(fields: [FieldPath]) throws(TrailMergeError) {
-        fieldCount = fields.count
+    init(fields: [FieldPath], hidden: [FieldPath] = []) throws(TrailMergeError) {
+        fieldCount = fields.count + hidden.count
         let arrayFields = fields.indices.filter { fields[$0].hasArray }
         let arrayPaths = Set(arrayFields.map { fields[$0].text })
         if arrayPaths.count > 1 {
@@ -90,6 +99,29 @@ final class FieldPlan {
             }
             nodes[node].fields.append(index)
         }
+        // Hidden paths: single values first, then those with [] (one value per element).
+        let singles = hidden.indices.filter { !hidden[$0].hasArray }
+        let multis = hidden.indices.filter { hidden[$0].hasArray }
+        multiStart = fields.count + singles.count
+        var indexOfHidden = Array(repeating: 0, count: hidden.count)
+        for (k, h) in (singles + multis).enumerated() {
+            let index = fields.count + k
+            indexOfHidden[h] = index
+            let path = hidden[h]
+            var node = 0
+            for key in path.components { node = child(of: node, key: key) }
+            if let elementPath = path.elementComponents {
+                // The exploded array's element node when it is the same array (walked once).
+                if nodes[node].element < 0 && nodes[node].anyElement < 0 {
+                    nodes.append(Node())
+                    nodes[node].anyElement = nodes.count - 1
+                }
+                node = nodes[node].element >= 0 ? nodes[node].element : nodes[node].anyElement
+                for key in elementPath { node = child(of: node, key: key) }
+            }
+            nodes[node].fields.append(index)
+        }
+        hiddenFieldIndex = indexOfHidden
     }
 
     private func child(of parent: Int, key: String) -> Int {

@@ -39,6 +39,7 @@ final class RecordScanner {
         var fieldStart: Int
         var fieldCount: Int
         var element: Int
+        var anyElement: Int
         var descends: Bool
     }
 
@@ -93,7 +94,7 @@ final class RecordScanner {
                 keyHead: node.keyHead, keyOffset: keys.count, keyLength: node.key.count,
                 childStart: children.count, childCount: node.children.count,
                 fieldStart: fields.count, fieldCount: node.fields.count,
-                element: node.element, descends: node.descends))
+                element: node.element, anyElement: node.anyElement, descends: node.descends))
             keys.append(contentsOf: node.key)
             children.append(contentsOf: node.children)
             fields.append(contentsOf: node.fields)
@@ -106,7 +107,7 @@ final class RecordScanner {
         keyBytes.initialize(repeating: 0, count: max(keys.count, 1) + 8)
         keyBytes.update(from: keys, count: keys.count)
         depthStack = .allocate(capacity: RecordScanner.maxDepth)
-        values = RecordValues(fieldCount: plan.fieldCount)
+        values = RecordValues(fieldCount: plan.fieldCount, multiStart: plan.multiStart)
         recordsPathText = recordsPath
         self.recordsPath = recordsPath == "." ? [] : recordsPath.split(separator: ".").map { Array($0.utf8) }
         probeRecordsKey = recordsPath == "."
@@ -718,6 +719,8 @@ final class RecordScanner {
         let c = p[i]
         if n.element >= 0 && c == 0x5B {
             try explode(element: n.element, &i)
+        } else if n.anyElement >= 0 && c == 0x5B {
+            try walkElements(n.anyElement, &i)
         } else if n.childCount > 0 && c == 0x7B {
             try extractObject(node: node, &i, inElement: inElement)
         } else {
@@ -745,14 +748,46 @@ final class RecordScanner {
         }
         let length = out.count - start
         let isPresent = c != 0x6E  // JSON null is NULL, like a missing path
-        if inElement {
-            values.setLastElement(start: start, length: length, present: isPresent)
-            for k in n.fieldStart..<(n.fieldStart + n.fieldCount) { values.markSeen(field: fieldIndex[k]) }
-        } else {
-            for k in n.fieldStart..<(n.fieldStart + n.fieldCount) {
-                values.set(field: fieldIndex[k], start: start, length: length, present: isPresent)
-                values.markSeen(field: fieldIndex[k])
+        let multiStart = values.multiStart
+        for k in n.fieldStart..<(n.fieldStart + n.fieldCount) {
+            let field = fieldIndex[k]
+            if field >= multiStart {
+                values.appendMulti(field: field, start: start, length: length, present: isPresent)
+            } else if inElement {
+                values.setLastElement(start: start, length: length, present: isPresent)
+            } else {
+                values.set(field: field, start: start, length: length, present: isPresent)
             }
+            values.markSeen(field: field)
+        }
+    }
+
+    /// Walks the array at `p[i]` (`[`) for a hidden `[]` path: each element through `element`,
+    /// without exploding (the element values land in `values.multi…`).
+    private func walkElements(_ element: Int, _ i: inout Int) throws(ScanFailure) {
+        i += 1
+        skipWhitespace(&i)
+        guard i < end else { throw short(i) }
+        if p[i] == 0x5D {
+            i += 1
+            return
+        }
+        while true {
+            skipWhitespace(&i)
+            guard i < end else { throw short(i) }
+            try handleValue(node: element, &i, inElement: false)
+            skipWhitespace(&i)
+            guard i < end else { throw short(i) }
+            let c = p[i]
+            if c == 0x2C {
+                i += 1
+                continue
+            }
+            if c == 0x5D {
+                i += 1
+                return
+            }
+            throw invalid(i, "expected ',' or ']' after array element")
         }
     }
 

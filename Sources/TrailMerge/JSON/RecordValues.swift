@@ -19,9 +19,23 @@ final class RecordValues {
     /// Per field: true once the field's path was present (even as null) in any record. Never reset
     /// by `reset`, so after a run it tells which paths matched nothing.
     private let seen: UnsafeMutablePointer<Bool>
+    /// Fields from `multiStart` on (hidden paths with `[]`) keep every element's value, as
+    /// (field, start, length, present) entries in record order.
+    let multiStart: Int
+    private(set) var multiField: UnsafeMutablePointer<Int>
+    private(set) var multiStarts: UnsafeMutablePointer<Int>
+    private(set) var multiLengths: UnsafeMutablePointer<Int>
+    private(set) var multiPresent: UnsafeMutablePointer<Bool>
+    private var multiCapacity = 16
+    private(set) var multiCount = 0
 
-    init(fieldCount: Int) {
+    init(fieldCount: Int, multiStart: Int? = nil) {
         self.fieldCount = fieldCount
+        self.multiStart = multiStart ?? fieldCount
+        multiField = .allocate(capacity: multiCapacity)
+        multiStarts = .allocate(capacity: multiCapacity)
+        multiLengths = .allocate(capacity: multiCapacity)
+        multiPresent = .allocate(capacity: multiCapacity)
         starts = .allocate(capacity: max(fieldCount, 1))
         lengths = .allocate(capacity: max(fieldCount, 1))
         lengths.initialize(repeating: 0, count: max(fieldCount, 1))
@@ -52,6 +66,35 @@ final class RecordValues {
         seen.deallocate()
         present.deallocate()
         elementPresent.deallocate()
+        multiField.deallocate()
+        multiStarts.deallocate()
+        multiLengths.deallocate()
+        multiPresent.deallocate()
+    }
+
+    /// Adds one element value of a hidden `[]` field.
+    @inline(__always)
+    func appendMulti(field: Int, start: Int, length: Int, present isPresent: Bool) {
+        if multiCount == multiCapacity {
+            let newCapacity = multiCapacity * 2
+            func grow<T>(_ old: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
+                let new = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
+                new.moveInitialize(from: old, count: multiCount)
+                old.deallocate()
+                return new
+            }
+            multiField = grow(multiField)
+            multiStarts = grow(multiStarts)
+            multiLengths = grow(multiLengths)
+            multiPresent = grow(multiPresent)
+            multiCapacity = newCapacity
+        }
+        // SAFETY: multiCount < multiCapacity after the growth above.
+        multiField[multiCount] = field
+        multiStarts[multiCount] = start
+        multiLengths[multiCount] = length
+        multiPresent[multiCount] = isPresent
+        multiCount += 1
     }
 
     @inline(__always)
@@ -62,6 +105,7 @@ final class RecordValues {
             present[f] = false
         }
         elementCount = 0
+        multiCount = 0
         hasLowBytes = false
     }
 

@@ -46,6 +46,9 @@ public struct ProcessOptions: Sendable {
     public var strict = false
     /// Faults injected by tests.
     public var faults = FaultPlan()
+    /// Tests: the merge fan-in (default: 16, or fewer under a low open-file limit), lowered to
+    /// force intermediate merge passes.
+    public var mergeFanIn: Int?
     /// Files read as given, one path a line (`--files-from`), besides `inputs`; never walked.
     public var explicitFiles: [String] = []
     /// N−1 values of the first sort column: rows go to N outputs `OUT-00000.EXT` … by range, a
@@ -53,6 +56,15 @@ public struct ProcessOptions: Sendable {
     public var splitPoints: [[UInt8]]?
     /// How `s3://` inputs and outputs are reached.
     public var s3 = S3Options()
+    /// `--since`/`--until`/`--max-delivery-delay`: records outside are dropped, and date folders
+    /// that cannot hold one are not walked.
+    public var timeRange = TimeRange()
+    /// `--where`: records are kept when every clause holds.
+    public var filters: [WhereClause] = []
+    /// `--dedupe`: the path that keys each event (eventID by default); one copy of each is kept.
+    public var dedupeKey: FieldPath?
+    /// `--partition-by`: `output` is then a folder of Hive-style partitions.
+    public var partitionBy: [PartitionSpec] = []
 
     public init() {}
 
@@ -99,21 +111,48 @@ public func runProcess(
     if options.splitPoints != nil && options.sortColumns == nil {
         throw .usage("process: --split-points cuts sorted output by its first sort column; it cannot go with --sort-by none")
     }
-    let plan = try FieldPlan(fields: options.fields)
-    let layout = RowLayout(
+    let selection = RecordSelection(options)
+    let plan = try FieldPlan(fields: options.fields, hidden: selection.hidden)
+    var layout = RowLayout(
         fieldCount: options.fields.count, sortColumns: options.sortColumns,
         arrayColumns: options.fields.map(\.hasArray), nullsDistinct: options.format == .parquet)
+    if let key = options.dedupeKey {
+        guard !key.hasArray else {
+            throw .usage("process: --dedupe '\(key.text)': the key must be one value per event (a path without [])")
+        }
+        guard options.sortColumns != nil, Deduper.groupColumnCount(layout) > 0 else {
+            throw .usage("process: --dedupe keeps the first copy in sort order, so it needs --sort-by to start with a column that is not exploded ([])")
+        }
+        layout.dedupeField = plan.hiddenFieldIndex[selection.hidden.count - 1]
+    }
 
+    while !options.partitionBy.isEmpty && options.output.count > 1 && options.output.hasSuffix("/") { options.output.removeLast() }
+    let partitionColumns = try partitionColumnIndices(options)
     // Destinations first: nothing is read until every output can be written.
     let storage = Storage(s3: options.s3)
-    let outputs = OutputSet(cleanup: cleanup, faults: options.faults, storage: storage)
+    let outputs = OutputSet(
+        cleanup: cleanup, faults: options.faults,
+        journalFolder: options.partitionBy.isEmpty || Storage.isS3(options.output) ? nil : parentDirectory(absolutePath(options.output)),
+        storage: storage)
     outputs.partsInFlight = partsInFlight
-    let sorter = ExternalSorter(tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup)
+    let sorter = ExternalSorter(
+        tempParent: options.tempDirectory, memoryBudget: options.memoryBudget, cleanup: cleanup, fanIn: options.mergeFanIn)
     defer { sorter.removeTemporaries() }
     do throws(TrailMergeError) {
         try TempDirectory.check(options.tempDirectory)
         var outputFiles: [StagedFile?] = []
-        if let points = options.splitPoints {
+        if !options.partitionBy.isEmpty && Storage.isS3(options.output) {
+            // An S3 prefix: it must hold no object yet (partition files are uploads committed last).
+            let listed = try storage.listS3(options.output.hasSuffix("/") ? options.output : options.output + "/")
+            if let first = listed.objects.first {
+                throw .usage("process: -o \(options.output): the partition prefix is not empty (it holds \(first.path)); give a new prefix")
+            }
+        } else if !options.partitionBy.isEmpty {
+            // What a killed run left in the folder (listed in its journal beside it) goes first.
+            outputs.reclaim(in: parentDirectory(absolutePath(options.output)))
+            try checkPartitionFolder(options.output)
+            try outputs.createFolder(options.output)
+        } else if let points = options.splitPoints {
             guard options.output != "-" else { throw .usage("process: --split-points needs -o OUTPUT (it writes OUTPUT-00000… files)") }
             for index in 0...points.count {
                 outputFiles.append(try outputs.stage(splitOutputName(options.output, index), role: "output"))
@@ -124,13 +163,48 @@ public func runProcess(
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
         var stats = try readAndMerge(
-            options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, storage: storage,
+            options, plan: plan, selection: selection, layout: layout, sorter: sorter, outputFiles: outputFiles,
+            partitions: partitionColumns.isEmpty ? nil : (outputs, partitionColumns), storage: storage,
             prefetchBudget: prefetchBudget, events: events)
         try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
         outputs.abandon()
         throw error
+    }
+}
+
+/// The hidden paths a run captures besides its columns (eventTime for the time range, each
+/// `--where` path), and the per-worker filter over them.
+struct RecordSelection {
+    let hidden: [FieldPath]
+    private let timeRange: TimeRange
+    private let filters: [WhereClause]
+
+    init(_ options: ProcessOptions) {
+        var hidden: [FieldPath] = []
+        if options.timeRange.isBounded { hidden.append(try! FieldPath("eventTime")) }
+        hidden += options.filters.map(\.path)
+        if let key = options.dedupeKey { hidden.append(key) }
+        self.hidden = hidden
+        timeRange = options.timeRange
+        filters = options.filters
+    }
+
+    /// The field index of each `--where` path and of the `--dedupe` key.
+    func fieldIndices(_ plan: FieldPlan) -> (filters: [Int], dedupe: Int?) {
+        let offset = timeRange.isBounded ? 1 : 0
+        let filterIndices = filters.indices.map { plan.hiddenFieldIndex[offset + $0] }
+        return (filterIndices, hidden.count > offset + filters.count ? plan.hiddenFieldIndex[offset + filters.count] : nil)
+    }
+
+    /// A new filter for one worker, or nil when every record is kept.
+    func filter(_ plan: FieldPlan) -> RecordFilter? {
+        guard timeRange.isBounded || !filters.isEmpty else { return nil }
+        let offset = timeRange.isBounded ? 1 : 0
+        return RecordFilter(
+            clauses: filters, fields: filters.indices.map { plan.hiddenFieldIndex[offset + $0] },
+            multiStart: plan.multiStart, timeField: timeRange.isBounded ? plan.hiddenFieldIndex[0] : nil, range: timeRange)
     }
 }
 
@@ -154,11 +228,15 @@ func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, ev
 
 /// The files `process` reads: the walked inputs, then the `--files-from` list as given.
 /// `skipped` receives the walked files that `--src-pattern` rejected.
+/// `pruned` receives the date folders that `--since`/`--until` left out.
 public func processInputFiles(
-    _ options: ProcessOptions, storage: Storage? = nil, skipped: (SourceFile) -> Void = { _ in }
+    _ options: ProcessOptions, storage: Storage? = nil, skipped: (SourceFile) -> Void = { _ in },
+    pruned: (String) -> Void = { _ in }
 ) throws(TrailMergeError) -> [SourceFile] {
     let storage = storage ?? Storage(s3: options.s3)
-    var files = try SourceWalker(pattern: options.sourcePattern, storage: storage).walk(options.inputs, skipped: skipped)
+    let walker = SourceWalker(
+        pattern: options.sourcePattern, timeRange: options.timeRange.isBounded ? options.timeRange : nil, storage: storage)
+    var files = try walker.walk(options.inputs, skipped: skipped, pruned: pruned)
     for path in options.explicitFiles {
         var size = 0
         switch try storage.entry(path) {
@@ -189,14 +267,17 @@ public func splitOutputName(_ output: String, _ index: Int) -> String {
 /// Walks, reads, sorts and merges into `outputFiles` (one, or one per split range; nil is
 /// stdout); commits nothing.
 private func readAndMerge(
-    _ options: ProcessOptions, plan: FieldPlan, layout: RowLayout, sorter: ExternalSorter, outputFiles: [StagedFile?],
-    storage: Storage, prefetchBudget: Int, events: @escaping @Sendable (RunEvent) -> Void
+    _ options: ProcessOptions, plan: FieldPlan, selection: RecordSelection, layout: RowLayout, sorter: ExternalSorter,
+    outputFiles: [StagedFile?], partitions: (outputs: OutputSet, columns: [Int])?, storage: Storage, prefetchBudget: Int,
+    events: @escaping @Sendable (RunEvent) -> Void
 ) throws(TrailMergeError) -> RunStats {
     let progress = options.reportProgress ? ProgressCounters() : nil
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
     defer { ticker?.stop() }
     var skippedByPattern: [SourceFile] = []
-    let files = try processInputFiles(options, storage: storage) { skippedByPattern.append($0) }
+    var prunedFolders = 0
+    let files = try processInputFiles(
+        options, storage: storage, skipped: { skippedByPattern.append($0) }, pruned: { _ in prunedFolders += 1 })
     if files.isEmpty && !options.allowEmpty {
         throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
     }
@@ -214,7 +295,7 @@ private func readAndMerge(
         ProcessWorker(
             plan: plan, recordsPath: options.recordsPath, layout: layout,
             budget: options.memoryBudget / threads, sorter: sorter, skipBadFiles: options.skipBadFiles,
-            window: options.readWindow, progress: progress, storage: storage)
+            window: options.readWindow, progress: progress, storage: storage, filter: selection.filter(plan))
     }
     let box = UncheckedBox(workers)
     try parallelForEach(count: chunks.count, threads: threads) { (chunk, thread, status) throws(TrailMergeError) in
@@ -228,6 +309,7 @@ private func readAndMerge(
     }
 
     var stats = RunStats()
+    stats.prunedFolders = prunedFolders
     var warnings: [(file: Int, message: String)] = []
     var skipped: [(file: Int, message: String)] = []
     for worker in workers {
@@ -245,7 +327,8 @@ private func readAndMerge(
     skipped.sort { $0.file < $1.file }
     for skip in skipped { events(.warning("skipped \(skip.message)")) }
     stats.skippedFiles = skipped.map { files[$0.file].path }
-    let pathWarnings = unmatchedPathWarnings(options, workers: workers, files: files, records: stats.records)
+    let pathWarnings = unmatchedPathWarnings(
+        options, workers: workers, files: files, records: stats.records, hidden: selection.fieldIndices(plan))
     for warning in pathWarnings { events(.warning(warning)) }
     stats.warnings = warnings.count + pathWarnings.count
     if options.strict && !pathWarnings.isEmpty {
@@ -255,26 +338,42 @@ private func readAndMerge(
     // Merge and write (the sorter reports each merge pass).
     var merged = 0
     var rowOutputs: [any RowSink] = []
-    for file in outputFiles {
-        let writer = file?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>")
+    let makeSink = { (writer: BufferedWriter, share: Int) throws(TrailMergeError) -> any RowSink in
         if options.format == .parquet {
-            rowOutputs.append(try ParquetRowOutput(
+            return try ParquetRowOutput(
                 writer: writer, layout: layout, names: options.fields.map(\.text), options: options.parquet,
-                memoryBudget: options.memoryBudget / outputFiles.count, threads: options.threads, events: events))
-        } else {
-            rowOutputs.append(RowOutput(
-                writer: writer, format: options.format, layout: layout, names: options.fields.map(\.text),
-                header: options.header, compression: options.compression, level: options.compressionLevel,
-                threads: options.threads))
+                memoryBudget: options.memoryBudget / share, threads: options.threads, events: events)
         }
+        return RowOutput(
+            writer: writer, format: options.format, layout: layout, names: options.fields.map(\.text),
+            header: options.header, compression: options.compression, level: options.compressionLevel,
+            threads: options.threads)
+    }
+    var partitioned: PartitionedOutput?
+    if let partitions {
+        let router = PartitionedOutput(
+            folder: options.output, fileName: partitionFileName(options), specs: options.partitionBy,
+            columns: partitions.columns, layout: layout, outputs: partitions.outputs
+        ) { (writer) throws(TrailMergeError) in try makeSink(writer, PartitionedOutput.budgetShares) }
+        partitioned = router
+        rowOutputs.append(router)
+    }
+    for file in outputFiles {
+        rowOutputs.append(try makeSink(file?.writer ?? BufferedWriter(descriptor: 1, name: "<stdout>"), outputFiles.count))
     }
     // Rows arrive sorted, so the range only ever moves up: one comparison per row.
     let bounds = (options.splitPoints ?? []).map(encodedSplitPoint)
     var range = 0
     var rowOutput = rowOutputs[0]
+    let deduper = layout.dedupeField == nil ? nil : Deduper(layout: layout)
     stats.mergePasses = try sorter.merge(
         arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted, progress: progress
     ) { (row, length) throws(TrailMergeError) in
+        var length = length
+        if let deduper {
+            guard let visible = deduper.visibleLength(row, length) else { return }
+            length = visible
+        }
         while range < bounds.count && !encodedRow(row, length, precedes: bounds[range]) {
             range += 1
             rowOutput = rowOutputs[range]
@@ -284,13 +383,62 @@ private func readAndMerge(
         if merged & 0xFFFF == 0 { progress?.rowsWritten.store(merged, ordering: .relaxed) }
     }
     progress?.set(.writing)
+    if let deduper {
+        stats.duplicates = deduper.duplicates
+        stats.rows -= deduper.droppedRows
+    }
     for output in rowOutputs {
         try output.finish()
         stats.outputBytes += output.bytesWritten
         stats.warnings += output.warnings
     }
-    stats.outputFiles = rowOutputs.count
+    stats.outputFiles = partitioned?.partitions ?? rowOutputs.count
     return stats
+}
+
+/// The column of each `--partition-by` field; a usage error when one is not among the --fields.
+func partitionColumnIndices(_ options: ProcessOptions) throws(TrailMergeError) -> [Int] {
+    guard !options.partitionBy.isEmpty else { return [] }
+    guard options.output != "-" else { throw .usage("process: --partition-by writes a folder of partitions; give it with -o FOLDER") }
+    guard options.splitPoints == nil else { throw .usage("process: --partition-by and --split-points cannot be combined") }
+    let names = options.fields.map(\.text)
+    var columns: [Int] = []
+    for spec in options.partitionBy {
+        guard let column = names.firstIndex(of: spec.field) else {
+            var message = "process: --partition-by \(spec.name)=\(spec.field): '\(spec.field)' is not one of the --fields (partition values come from the output columns)"
+            if let suggestion = closest(spec.field, in: names) { message += "; did you mean '\(suggestion)'?" }
+            throw .usage(message)
+        }
+        columns.append(column)
+    }
+    let names2 = options.partitionBy.map(\.name)
+    if let repeated = names2.first(where: { name in names2.filter { $0 == name }.count > 1 }) {
+        throw .usage("process: --partition-by names '\(repeated)' twice")
+    }
+    return columns
+}
+
+/// `part-00000.EXT`: `.parquet`, or `.tsv`/`.csv`/`.jsonl` with `.gz` when compressed.
+func partitionFileName(_ options: ProcessOptions) -> String {
+    if options.format == .parquet { return "part-00000.parquet" }
+    return "part-00000." + options.format.rawValue + (options.compression == .gzip ? ".gz" : "")
+}
+
+/// The partition folder must be new or empty (hidden entries aside), so no partition of an
+/// earlier run is mixed with this one's.
+func checkPartitionFolder(_ folder: String) throws(TrailMergeError) {
+    guard let status = try? fileStatus(folder) else {
+        try OutputSet.checkFolder(folder, role: "--partition-by output folder")
+        return
+    }
+    guard status.kind == .directory else {
+        throw .usage("process: -o \(folder): with --partition-by the output is a folder, and this is a file")
+    }
+    let visible = try listDirectory(folder).filter { !$0.hasPrefix(".") }
+    guard visible.isEmpty else {
+        throw .usage("process: -o \(folder): the partition folder is not empty (it holds \(visible.first!)); remove it or give a new folder")
+    }
+    try OutputSet.checkFolder(folder, role: "--partition-by output folder")
 }
 
 /// A split point as the encoded first column it bounds: the value with the row encoding's
@@ -327,7 +475,10 @@ func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePatt
 
 /// Warnings for `--fields` and `--records` paths that matched nothing in the whole run, with
 /// suggestions from the keys the records really have.
-private func unmatchedPathWarnings(_ options: ProcessOptions, workers: [ProcessWorker], files: [SourceFile], records: Int) -> [String] {
+private func unmatchedPathWarnings(
+    _ options: ProcessOptions, workers: [ProcessWorker], files: [SourceFile], records: Int,
+    hidden: (filters: [Int], dedupe: Int?)
+) -> [String] {
     var warnings: [String] = []
     var sample: KeySample?
     func keys() -> KeySample {
@@ -358,6 +509,18 @@ private func unmatchedPathWarnings(_ options: ProcessOptions, workers: [ProcessW
     for (index, field) in options.fields.enumerated() where !workers.contains(where: { $0.scanner.values.wasSeen(index) }) {
         var text = "--fields '\(field.text)' was absent from all \(plural(records, "record")); its column is empty"
         if let suggestion = keys().suggestion(for: field.text) { text += "; did you mean '\(suggestion)'?" }
+        warnings.append(text)
+    }
+    // --where and --dedupe paths that no record had: a typo there would silently drop or keep everything.
+    func seen(_ index: Int) -> Bool { workers.contains { $0.scanner.values.wasSeen(index) } }
+    for (clause, index) in zip(options.filters, hidden.filters) where !seen(index) {
+        var text = "--where '\(clause.text)': '\(clause.path.text)' was absent from all \(plural(records, "record"))"
+        if let suggestion = keys().suggestion(for: clause.path.text) { text += "; did you mean '\(suggestion)'?" }
+        warnings.append(text)
+    }
+    if let key = options.dedupeKey, let index = hidden.dedupe, !seen(index) {
+        var text = "--dedupe '\(key.text)' was absent from all \(plural(records, "record")), so none was deduplicated"
+        if let suggestion = keys().suggestion(for: key.text) { text += "; did you mean '\(suggestion)'?" }
         warnings.append(text)
     }
     return warnings

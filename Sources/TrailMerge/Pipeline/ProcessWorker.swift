@@ -15,6 +15,8 @@ final class ProcessWorker {
     private let skipBadFiles: Bool
     private let progress: ProgressCounters?
     private let storage: Storage
+    /// `--since`/`--until` and `--where`, checked on each record before it is exploded into rows.
+    private let filter: RecordFilter?
     private var window: UnsafeMutablePointer<UInt8>
     private var windowCapacity: Int
 
@@ -33,8 +35,9 @@ final class ProcessWorker {
 
     init(
         plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
-        skipBadFiles: Bool, window initialSize: Int, progress: ProgressCounters?, storage: Storage
+        skipBadFiles: Bool, window initialSize: Int, progress: ProgressCounters?, storage: Storage, filter: RecordFilter? = nil
     ) {
+        self.filter = filter
         self.progress = progress
         self.storage = storage
         initialWindow = max(16, initialSize)
@@ -97,6 +100,9 @@ final class ProcessWorker {
         var fileRowsStart = arena.count
         var rowsAdded = 0
         let arena = self.arena
+        let filter = self.filter
+        let scanner = self.scanner
+        let fileBits = UInt64(truncatingIfNeeded: index) << 32
         while true {
             while !eof && filled < windowCapacity {
                 let n = try reader.read(into: window + filled, capacity: windowCapacity - filled)
@@ -107,7 +113,8 @@ final class ProcessWorker {
                 outcome = try scanner.scan(
                     window, count: filled, from: start, eof: eof, offset: windowOffset,
                     onRecord: { values in
-                        rowsAdded += arena.append(values)
+                        if let filter, !filter.accepts(values) { return false }
+                        rowsAdded += arena.append(values, record: fileBits | UInt64(truncatingIfNeeded: scanner.records))
                         return arena.isFull
                     })
             } catch {

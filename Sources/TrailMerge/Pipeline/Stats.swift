@@ -14,6 +14,10 @@ public struct RunStats: Sendable, Equatable {
     public var unmatchedFiles = 0
     /// `group`: sources skipped because the previous manifest lists them with the same size.
     public var previouslyGrouped = 0
+    /// `--since`/`--until`: date folders neither listed nor read.
+    public var prunedFolders = 0
+    /// `--dedupe`: records dropped as copies of an earlier one.
+    public var duplicates = 0
     public var skippedFiles: [String] = []
     public var warnings = 0
     public var seconds = 0.0
@@ -49,6 +53,7 @@ public struct RunStats: Sendable, Equatable {
             ("mergePasses", "\(mergePasses)"), ("outputBytes", "\(outputBytes)"),
             ("outputFiles", "\(outputFiles)"), ("unmatchedFiles", "\(unmatchedFiles)"),
             ("previouslyGrouped", "\(previouslyGrouped)"),
+            ("prunedFolders", "\(prunedFolders)"), ("duplicates", "\(duplicates)"),
             ("warnings", "\(warnings)"),
         ]
         let skipped = skippedFiles.map { name -> String in

@@ -19,18 +19,27 @@ public struct RowLayout: Sendable, Equatable {
     public let positionOfField: [Int]
     /// Columns whose values come from exploded array elements.
     public let arrayColumns: [Bool]
+    /// How many leading entries of `keyOrder` are sort columns.
+    public let sortColumnCount: Int
     /// False for `--sort-by none`.
     public let sorted: Bool
     /// When true (Parquet output), a JSON null or missing value is encoded as the single byte 0x01
     /// before its terminator, which no escaped value can be, so it stays distinct from "" (it sorts
     /// after "" and before every other value). When false, it is encoded as "".
     public let nullsDistinct: Bool
+    /// `--dedupe`: the field (a hidden one) whose value keys each event. Each row then ends, after
+    /// its columns, with a trailer: the key (escaped like a value, or the single byte 0x01 when
+    /// the key is missing or null) and its 0x00, then the record's source (file index << 32 |
+    /// record number, 8 bytes big-endian) and the row's element index (4 bytes big-endian). The
+    /// trailer only breaks ties between rows whose columns are equal; it is never output.
+    public var dedupeField: Int?
 
     public init(fieldCount: Int, sortColumns: [Int]?, arrayColumns: [Bool], nullsDistinct: Bool = false) {
         var order: [Int] = []
         for c in sortColumns ?? [] where !order.contains(c) { order.append(c) }
         for c in 0..<fieldCount where !order.contains(c) { order.append(c) }
         keyOrder = order
+        sortColumnCount = sortColumns == nil ? 0 : Set(sortColumns!).count
         var position = Array(repeating: 0, count: fieldCount)
         for (k, c) in order.enumerated() { position[c] = k }
         positionOfField = position
@@ -148,11 +157,14 @@ final class RowArena {
 
     /// Encodes the rows of one record: one row, or one per exploded array element.
     /// - Returns: the number of rows added.
+    /// - Parameter record: the record's source for the `--dedupe` trailer (file index << 32 |
+    ///   record number); unused otherwise.
     @discardableResult
-    func append(_ values: RecordValues) -> Int {
+    func append(_ values: RecordValues, record: UInt64 = 0) -> Int {
         let rows = max(1, values.elementCount)
         let source = values.bytes.base
         let nullsDistinct = layout.nullsDistinct
+        let dedupeField = layout.dedupeField ?? -1
         for r in 0..<rows {
             var size = columnCount
             for k in 0..<columnCount {
@@ -160,7 +172,9 @@ final class RowArena {
                 size += isArrayColumn[c] ? (values.elementCount > 0 ? values.elementLengths[r] : 0) : values.lengths[c]
             }
             if nullsDistinct { size += columnCount }
+            if dedupeField >= 0 { size += values.lengths[dedupeField] + 2 }
             if values.hasLowBytes { size *= 2 }
+            if dedupeField >= 0 { size += 12 }
             let rowStart = space(for: size)
             var out = rowStart
             for k in 0..<columnCount {
@@ -206,6 +220,33 @@ final class RowArena {
                 }
                 out[0] = 0
                 out += 1
+            }
+            if dedupeField >= 0 {
+                // SAFETY: size counted the key (doubled when escapes may be needed), its marker
+                // and terminator, and the 12 bytes of source and element index.
+                if values.present[dedupeField] {
+                    let start = values.starts[dedupeField]
+                    for j in start..<(start + values.lengths[dedupeField]) {
+                        let b = source[j]
+                        if b <= 1 {
+                            out[0] = 1
+                            out[1] = b + 1
+                            out += 2
+                        } else {
+                            out[0] = b
+                            out += 1
+                        }
+                    }
+                } else {
+                    out[0] = 1
+                    out += 1
+                }
+                out[0] = 0
+                out += 1
+                let raw = UnsafeMutableRawPointer(out)
+                raw.storeBytes(of: record.bigEndian, toByteOffset: 0, as: UInt64.self)
+                raw.storeBytes(of: UInt32(truncatingIfNeeded: r).bigEndian, toByteOffset: 8, as: UInt32.self)
+                out += 12
             }
             let length = out - rowStart
             byteCount += length

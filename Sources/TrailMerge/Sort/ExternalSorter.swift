@@ -12,9 +12,9 @@ final class ExternalSorter: @unchecked Sendable {
     /// Rows in each run file, for the merge's progress.
     private let runRows = Locked<[String: Int]>([:])
 
-    init(tempParent: String, memoryBudget: Int, cleanup: Cleanup) {
+    init(tempParent: String, memoryBudget: Int, cleanup: Cleanup, fanIn requested: Int? = nil) {
         tempDirectory = TempDirectory(parent: tempParent, cleanup: cleanup)
-        fanIn = ExternalSorter.allowedFanIn()
+        fanIn = min(ExternalSorter.allowedFanIn(), max(2, requested ?? 16))
         readBufferSize = min(1 << 20, max(64 << 10, memoryBudget / (4 * fanIn)))
         writeBufferSize = min(1 << 20, max(64 << 10, memoryBudget / 16))
     }

@@ -149,7 +149,8 @@ public final class Storage: Sendable {
 
     /// Lists one input: a local file, folder (walked recursively, entries in byte order, symlinked
     /// folder cycles walked once) or named pipe, or an `s3://` object or prefix.
-    func list(_ input: String) throws(TrailMergeError) -> Listing {
+    /// `skipFolder` is asked before each local subfolder is listed; true leaves it out.
+    func list(_ input: String, skipFolder: (String) -> Bool = { _ in false }) throws(TrailMergeError) -> Listing {
         if Storage.isS3(input) {
             let listed = try listS3(input)
             return Listing(named: listed.single.map { [$0] } ?? [], found: listed.objects)
@@ -169,7 +170,7 @@ public final class Storage: Sendable {
             listing.named.append(SourceFile(path: path, relativePath: baseName(path), root: parentDirectory(path), size: status.size))
         case .directory:
             var visited: Set<[UInt64]> = [[status.device, status.inode]]
-            try walkFolder(path, relative: "", root: path, visited: &visited, into: &listing.found)
+            try walkFolder(path, relative: "", root: path, visited: &visited, skipFolder: skipFolder, into: &listing.found)
         case .other:
             // Named pipes and devices given explicitly are read as streams (e.g. <(zcat ...)).
             listing.named.append(SourceFile(path: path, relativePath: path, root: parentDirectory(path), size: 0))
@@ -178,7 +179,8 @@ public final class Storage: Sendable {
     }
 
     private func walkFolder(
-        _ folder: String, relative: String, root: String, visited: inout Set<[UInt64]>, into files: inout [SourceFile]
+        _ folder: String, relative: String, root: String, visited: inout Set<[UInt64]>, skipFolder: (String) -> Bool,
+        into files: inout [SourceFile]
     ) throws(TrailMergeError) {
         for name in try listDirectory(folder) {
             let path = folder == "/" ? "/" + name : folder + "/" + name
@@ -186,8 +188,9 @@ public final class Storage: Sendable {
             let status = try fileStatus(path)
             switch status.kind {
             case .directory:
+                if skipFolder(path) { continue }
                 if visited.insert([status.device, status.inode]).inserted {
-                    try walkFolder(path, relative: relativePath, root: root, visited: &visited, into: &files)
+                    try walkFolder(path, relative: relativePath, root: root, visited: &visited, skipFolder: skipFolder, into: &files)
                 }
             case .file:
                 files.append(SourceFile(path: path, relativePath: relativePath, root: root, size: status.size))

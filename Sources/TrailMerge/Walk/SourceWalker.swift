@@ -47,21 +47,44 @@ public struct SourceWalker {
     /// Lists `s3://` inputs.
     let storage: Storage
 
-    public init(pattern: SourcePattern?, matchRelative: Bool = false, storage: Storage = Storage()) {
+    /// With bounds: `…/YYYY/MM/DD` (and `…/YYYY/MM`) folders that cannot hold an event in range
+    /// are neither listed nor read (S3 prefixes are listed whole, but their objects are not read).
+    public var timeRange: TimeRange?
+
+    public init(pattern: SourcePattern?, matchRelative: Bool = false, timeRange: TimeRange? = nil, storage: Storage = Storage()) {
         self.pattern = pattern
         self.matchRelative = matchRelative
+        self.timeRange = timeRange
         self.storage = storage
     }
 
     /// Walks every input in order: files named directly are always kept; files found under a
     /// folder or prefix are kept when the pattern matches.
     /// - Parameter skipped: receives each walked file the pattern rejected.
-    public func walk(_ inputs: [String], skipped: (SourceFile) -> Void = { _ in }) throws(TrailMergeError) -> [SourceFile] {
+    /// - Parameter pruned: receives each date folder the time range left out.
+    public func walk(
+        _ inputs: [String], skipped: (SourceFile) -> Void = { _ in }, pruned: (String) -> Void = { _ in }
+    ) throws(TrailMergeError) -> [SourceFile] {
         var files: [SourceFile] = []
         for input in inputs {
-            let listing = try storage.list(input)
+            let listing = try storage.list(input) { folder in
+                guard let timeRange, !dateFolderMayHold(folder, timeRange) else { return false }
+                pruned(folder)
+                return true
+            }
             files += listing.named
+            var prunedPrefixes = Set<String>()
             for file in listing.found {
+                if Storage.isS3(file.path), let timeRange {
+                    // A flat listing: the date "folders" are the key's parents, checked per object.
+                    let folder = parentDirectory(file.path)
+                    if prunedPrefixes.contains(folder) { continue }
+                    if !dateFolderMayHold(folder, timeRange) || !dateFolderMayHold(parentDirectory(folder), timeRange) {
+                        prunedPrefixes.insert(folder)
+                        pruned(folder)
+                        continue
+                    }
+                }
                 if let pattern, !pattern.matches(matchRelative ? file.relativePath : file.path) {
                     skipped(file)
                 } else {

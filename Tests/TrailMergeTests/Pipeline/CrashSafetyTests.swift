@@ -47,6 +47,35 @@ private func text(_ path: String) -> String? {
         #expect(listing(folder.path + "/out") == ["e.tsv.gz"])
     }
 
+    @Test func aKilledPartitionedRunIsReclaimedByTheNextRun() throws {
+        let folder = TempFolder()
+        var g = GeneratorOptions()
+        g.destination = folder.path + "/src"
+        g.files = 300
+        g.recordsPerFile = 60
+        g.days = 20
+        _ = try generateTree(g)
+        let out = folder.path + "/lake"
+        let arguments = ["process", folder.path + "/src", "-o", out, "--partition-by", "dt=eventTime:10", "--partition-by",
+                         "region=awsRegion", "--memory", "64KiB", "--temp-dir", folder.path, "--threads", "1", "--quiet"]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executablePath)
+        process.arguments = arguments
+        try process.run()
+        // Kill it once it has staged a few partitions.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && listing(out).filter({ $0.contains(".tmp-") }).count < 3 { usleep(1_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(listing(out).contains { $0.contains(".tmp-") }, "the killed run left staged partitions")
+
+        let again = try runCLI(Array(arguments.dropLast()))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains(" left by a killed run (pid \(process.processIdentifier))"), "\(again.stderr)")
+        #expect(!listing(out).isEmpty && listing(out).allSatisfy { !$0.contains(".tmp-") && !$0.contains(".trailmerge-") })
+        #expect(listing(folder.path).allSatisfy { !$0.contains(".trailmerge-run") })
+    }
+
     @Test func liveRunsAndFilesWithoutProofAreNeverTouched() throws {
         let folder = TempFolder()
         let out = folder.path + "/out"

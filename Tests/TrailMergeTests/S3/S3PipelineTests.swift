@@ -344,6 +344,27 @@ struct S3PipelineTests {
         #expect(proxy.stats()["requests"] == 3, "\(proxy.stats())")
     }
 
+    @Test func partitionsOnS3AreTheLocalPartitions() throws {
+        let f = fixture
+        let local = TempFolder()
+        let source = "AWSLogs/111122223333"
+        let spec = ["--partition-by", "dt=eventTime:10", "--partition-by", "region=awsRegion", "--quiet"]
+        var r = try f.run(["process", "s3://tm-pipe/" + source, "-o", "s3://tm-out/parts"] + spec)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try runCLI(["process", f.tree + "/" + source, "-o", local.path + "/parts"] + spec)
+        #expect(r.status == 0, "\(r.stderr)")
+        let files = local.listing().filter { $0.hasSuffix(".tsv.gz") }
+        #expect(files.count == 12)
+        #expect(try f.keys("tm-out", "parts/") == files)
+        for name in files {
+            #expect(try f.decoded("tm-out", name) == (try OracleTable.decodedContents(local.path + "/" + name)), "\(name)")
+        }
+        // A prefix that already holds partitions is refused before anything is read.
+        r = try f.run(["process", "s3://tm-pipe/" + source, "-o", "s3://tm-out/parts"] + spec)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("the partition prefix is not empty"), "\(r.stderr)")
+    }
+
     @Test func mistakesAreOneLineAndChangeNothing() throws {
         let f = fixture
         let out = TempFolder()
