@@ -76,6 +76,9 @@ final class S3PipelineFixture: @unchecked Sendable {
     }
 }
 
+/// Byte-for-byte equality that reports only true or false (the outputs are too long to print).
+func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool { a == b }
+
 @Suite(.enabled(if: MotoServer.available, Comment(rawValue: MotoServer.unavailableReason)), .serialized)
 struct S3PipelineTests {
     let fixture = S3PipelineFixture.shared
@@ -87,24 +90,24 @@ struct S3PipelineTests {
         // s3 → s3, with the stats file beside it.
         var r = try f.run(["process", source, "-o", "s3://tm-out/a/events.tsv.gz", "--stats", "s3://tm-out/a/stats.json"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try f.decoded("tm-out", "a/events.tsv.gz") == f.expectedAccount)
+        #expect(sameBytes(try f.decoded("tm-out", "a/events.tsv.gz"), f.expectedAccount))
         let stats = try JSONSerialization.jsonObject(with: Data(try f.decoded("tm-out", "a/stats.json"))) as! [String: Any]
         #expect(stats["files"] as? Int == 167)
         // s3 → local.
         r = try f.run(["process", source + "/", "-o", local.path + "/events.tsv", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: local.path + "/events.tsv"))) == f.expectedAccount)
+        #expect(sameBytes(Array(try Data(contentsOf: URL(fileURLWithPath: local.path + "/events.tsv"))), f.expectedAccount))
         // local → s3.
         r = try f.run(["process", f.tree + "/" + S3PipelineFixture.subset, "-o", "s3://tm-out/b/events.tsv", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try f.decoded("tm-out", "b/events.tsv") == f.expectedAccount)
+        #expect(sameBytes(try f.decoded("tm-out", "b/events.tsv"), f.expectedAccount))
         // Local and S3 inputs in one run, and one object named exactly.
         let mixed = ["AWSLogs/444455556666/CloudTrail/eu-west-1", "AWSLogs/777788889999/CloudTrail/us-west-2"]
         let one = try f.keys("tm-pipe", "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/02/").first!
         r = try f.run(["process", f.tree + "/" + mixed[0], "s3://tm-pipe/" + mixed[1], "s3://tm-pipe/" + one, "-o", "-", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let expected = try runCLI(["process", f.tree + "/" + mixed[0], f.tree + "/" + mixed[1], f.tree + "/" + one, "-o", "-", "--quiet"])
-        #expect(r.stdout == expected.stdout)
+        #expect(sameBytes(r.stdout, expected.stdout), "\(r.stderr)")
         #expect(local.listing() == ["events.tsv"])
 
         // Keys with spaces, +, =, @, ~, % and non-ASCII are read and written exactly.
@@ -113,7 +116,7 @@ struct S3PipelineTests {
         r = try f.run(["process", "s3://tm-out/" + awkward, "-o", "s3://tm-out/odd/out put+%é.tsv", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let single = try runCLI(["process", f.tree + "/" + one, "-o", "-", "--quiet"]).stdout
-        #expect(try f.decoded("tm-out", "odd/out put+%é.tsv") == single)
+        #expect(sameBytes(try f.decoded("tm-out", "odd/out put+%é.tsv"), single))
         #expect(try f.keys("tm-out", "odd/") == ["odd/a b+c=d@e~f%20g é.json.gz", "odd/out put+%é.tsv"])
     }
 
@@ -124,7 +127,7 @@ struct S3PipelineTests {
         defer { proxy.stop() }
         let r = try f.run(["process", "s3://tm-pipe/AWSLogs/", "-o", "-", "--quiet", "--s3-concurrency", "32"], endpoint: proxy.endpoint)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout == f.expectedAll)
+        #expect(sameBytes(r.stdout, f.expectedAll), "\(r.stderr)")
         let stats = proxy.stats()
         #expect(stats["max_in_flight"]! >= 16, "\(stats)")
         #expect(stats["requests"]! >= 2001, "\(stats)")
@@ -140,7 +143,7 @@ struct S3PipelineTests {
         var r = try f.run(
             ["process", source, "-o", out.path + "/events.tsv", "--quiet", "--s3-max-attempts", "12"], endpoint: proxy.endpoint)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: out.path + "/events.tsv"))) == f.expectedAccount)
+        #expect(sameBytes(Array(try Data(contentsOf: URL(fileURLWithPath: out.path + "/events.tsv"))), f.expectedAccount))
         let stats = proxy.stats()
         #expect(stats["slowdown"]! + stats["reset"]! + stats["truncate"]! > 10, "\(stats)")
 
@@ -155,7 +158,8 @@ struct S3PipelineTests {
         #expect(out.listing() == ["events.tsv"])
     }
 
-    @Test func groupS3ToS3WithManifestsAndDeleteOnSuccess() throws {
+    @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers; their threads run in the tests that stay on"))
+    func groupS3ToS3WithManifestsAndDeleteOnSuccess() throws {
         let f = fixture
         let dest = f.freshBucket("gdest")
         let source = "s3://tm-pipe-group/AWSLogs/111122223333"
@@ -168,7 +172,7 @@ struct S3PipelineTests {
         #expect(parts.first == "daily/ap-southeast-2/2024-03-01.json.gz")
         // The grouped objects give the same rows as the original files.
         r = try f.run(["process", "s3://\(dest)/daily/us-east-1", "-o", "-", "--quiet"])
-        #expect(r.stdout == f.expectedAccount)
+        #expect(sameBytes(r.stdout, f.expectedAccount), "\(r.stderr)")
         let manifest = String(decoding: try f.decoded(dest, "m/1.gz"), as: UTF8.self)
         #expect(manifest.split(separator: "\n").count == 667)
         #expect(manifest.contains(#""path": "s3://\#(dest)/daily/ap-southeast-2/2024-03-01.json.gz""#))
@@ -250,7 +254,8 @@ struct S3PipelineTests {
         #expect(try f.keys(dest, "").isEmpty)
     }
 
-    @Test func mergeReadsAndWritesS3() throws {
+    @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers; their threads run in the tests that stay on"))
+    func mergeReadsAndWritesS3() throws {
         let f = fixture
         let halves = ["AWSLogs/444455556666/CloudTrail/eu-west-1", "AWSLogs/777788889999/CloudTrail/us-west-2"]
         for (i, half) in halves.enumerated() {
@@ -263,7 +268,7 @@ struct S3PipelineTests {
         ])
         #expect(r.status == 0, "\(r.stderr)")
         let single = try runCLI(["process", f.tree + "/" + halves[0], f.tree + "/" + halves[1], "-o", "-", "--quiet"]).stdout
-        #expect(try f.decoded("tm-out", "merge/all.tsv.gz") == single)
+        #expect(sameBytes(try f.decoded("tm-out", "merge/all.tsv.gz"), single))
         #expect(try f.keys("tm-out", "merge/").contains("merge/stats.json"))
     }
 
@@ -278,7 +283,8 @@ struct S3PipelineTests {
         return options
     }
 
-    @Test func aNameTakenBeforeTheCommitMovesThePartToTheNextNumber() throws {
+    @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers; their threads run in the tests that stay on"))
+    func aNameTakenBeforeTheCommitMovesThePartToTheNextNumber() throws {
         let f = fixture
         let dest = f.freshBucket("race")
         var options = GroupOptions()
@@ -303,8 +309,8 @@ struct S3PipelineTests {
         #expect(manifest.contains("daily/2024-03-01-1.json.gz"))
         #expect(!manifest.contains("daily/2024-03-01.json.gz"))
         // Every row is there once.
-        let r = try f.run(["process", "s3://\(dest)/daily", "--src-pattern", "-1|03-0[23]", "-o", "-", "--quiet"])
-        #expect(r.stdout == f.expectedAccount)
+        let r = try f.run(["process", "s3://\(dest)/daily", "--src-pattern", #"/2024-03-01-1\.json|/2024-03-0[23]\.json"#, "-o", "-", "--quiet"])
+        #expect(sameBytes(r.stdout, f.expectedAccount), "\(r.stderr)")
         #expect(try client.listMultipartUploads(bucket: dest, prefix: "").isEmpty)
     }
 
@@ -325,7 +331,8 @@ struct S3PipelineTests {
         #expect(try f.client.listMultipartUploads(bucket: bucket, prefix: "").isEmpty)
     }
 
-    @Test func anObjectOverEightMiBIsReadByRangedGets() throws {
+    @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers; their threads run in the tests that stay on"))
+    func anObjectOverEightMiBIsReadByRangedGets() throws {
         let f = fixture
         let local = TempFolder()
         // Four copies of the whole tree's gzip members: 10.3 MB, read in 8 MiB ranges.
@@ -339,12 +346,13 @@ struct S3PipelineTests {
         defer { proxy.stop() }
         let r = try f.run(["process", "s3://tm-out/big/four.json.gz", "-o", "-", "--quiet"], endpoint: proxy.endpoint)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout == (try runCLI(["process", path, "-o", "-", "--quiet"])).stdout)
+        #expect(sameBytes(r.stdout, (try runCLI(["process", path, "-o", "-", "--quiet"])).stdout), "\(r.stderr)")
         // HEAD, then two ranged GETs.
         #expect(proxy.stats()["requests"] == 3, "\(proxy.stats())")
     }
 
-    @Test func partitionsOnS3AreTheLocalPartitions() throws {
+    @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers; their threads run in the tests that stay on"))
+    func partitionsOnS3AreTheLocalPartitions() throws {
         let f = fixture
         let local = TempFolder()
         let source = "AWSLogs/111122223333"
@@ -357,7 +365,7 @@ struct S3PipelineTests {
         #expect(files.count == 12)
         #expect(try f.keys("tm-out", "parts/") == files)
         for name in files {
-            #expect(try f.decoded("tm-out", name) == (try OracleTable.decodedContents(local.path + "/" + name)), "\(name)")
+            #expect(sameBytes(try f.decoded("tm-out", name), try OracleTable.decodedContents(local.path + "/" + name)), "\(name)")
         }
         // A prefix that already holds partitions is refused before anything is read.
         r = try f.run(["process", "s3://tm-pipe/" + source, "-o", "s3://tm-out/parts"] + spec)
@@ -388,7 +396,8 @@ struct S3PipelineTests {
         #expect(r.stderr.contains("--s3-part-size"), "\(r.stderr)")
     }
 
-    @Test func aWrongSecretIsA403LineWithoutTheSecret() throws {
+    @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers; their threads run in the tests that stay on"))
+    func aWrongSecretIsA403LineWithoutTheSecret() throws {
         let auth = MotoServer(auth: true)
         defer { auth.stop() }
         auth.createBucket("tm-auth")
