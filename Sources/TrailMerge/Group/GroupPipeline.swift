@@ -120,6 +120,7 @@ public func runGroup(
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, storage: storage, events: events)
         if let notice = outputs.reclaimed.notice { events(.notice(notice)) }
+        if let warning = outputs.reclaimed.warning { events(.warning(warning)) }
         try finishRun(&result.stats, started: started, statsFile: statsFile, outputs: outputs)
     } catch {
         outputs.abandon()

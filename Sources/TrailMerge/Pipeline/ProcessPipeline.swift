@@ -139,7 +139,9 @@ func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, ev
     var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: tempFolder)
     reclaimed.bytes += outputs.reclaimed.bytes
     reclaimed.pids += outputs.reclaimed.pids
+    reclaimed.refused += outputs.reclaimed.refused
     if let notice = reclaimed.notice { events(.notice(notice)) }
+    if let warning = reclaimed.warning { events(.warning(warning)) }
 }
 
 /// The files `process` reads: the walked inputs, then the `--files-from` list as given.

@@ -73,6 +73,7 @@ final class OutputSet {
         let found = reclaimAbandoned(outputFolders: [folder], tempFolder: nil)
         reclaimed.bytes += found.bytes
         reclaimed.pids += found.pids
+        reclaimed.refused += found.refused
     }
 
     /// The run's journal, created on first use; every temp path is written to it before it exists.

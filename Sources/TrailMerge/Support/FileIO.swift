@@ -211,15 +211,34 @@ func removeFile(_ path: String) {
     _ = unlink(path)
 }
 
-/// Removes a directory tree that this process created (temp dirs hold only plain files).
+/// Removes a directory tree that this process created (temp dirs hold only plain files). Symbolic
+/// links are never followed: a link inside is unlinked, and a `path` that is a link is left alone.
 func removeTree(_ path: String) {
+    guard linkStatus(path)?.kind == .directory else { return }
     if let names = try? listDirectory(path) {
         for name in names {
             let child = path + "/" + name
-            if (try? fileStatus(child))?.kind == .directory { removeTree(child) } else { _ = unlink(child) }
+            if linkStatus(child)?.kind == .directory { removeTree(child) } else { _ = unlink(child) }
         }
     }
     _ = rmdir(path)
+}
+
+/// What `lstat` says about an entry itself (a symbolic link is not followed).
+struct LinkStatus {
+    enum Kind { case file, directory, symlink, other }
+    var kind: Kind
+    var owner: UInt32
+    var size: Int
+}
+
+/// `lstat` of `path`; nil when it does not exist (or cannot be examined).
+func linkStatus(_ path: String) -> LinkStatus? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    let mode = st.st_mode & S_IFMT
+    let kind: LinkStatus.Kind = mode == S_IFREG ? .file : mode == S_IFDIR ? .directory : mode == S_IFLNK ? .symlink : .other
+    return LinkStatus(kind: kind, owner: st.st_uid, size: Int(st.st_size))
 }
 
 /// Creates a directory and its parents (like `mkdir -p`).
