@@ -26,6 +26,8 @@ final class StagedFile {
     let writer: BufferedWriter
     /// For `s3://` outputs: the upload the writer feeds.
     let upload: S3UploadWriter?
+    /// A FIFO, device or socket written directly (no temp file, no rename).
+    var isStream = false
 
     fileprivate init(finalPath: String, tempPath: String, writer: BufferedWriter, upload: S3UploadWriter? = nil) {
         self.finalPath = finalPath
@@ -122,6 +124,11 @@ final class OutputSet {
         if path.hasSuffix("/") {
             throw .writeFailed(path: path, reason: "the \(role) path must name a file, not a folder")
         }
+        let (path, stream) = outputTarget(path)
+        if stream {
+            guard access(path, W_OK) == 0 else { throw .writeFailed(path: path, reason: "the \(role) is not writable") }
+            return
+        }
         if let status = try? fileStatus(path), status.kind == .directory {
             throw .writeFailed(path: path, reason: "the \(role) path is a folder; name a file")
         }
@@ -174,6 +181,14 @@ final class OutputSet {
             throw .usage("\(path): the \(role) path is also the \(roles[other]) of this run; give them different names")
         }
         if Storage.isS3(path) { return try stageUpload(path, role: role) }
+        let (path, stream) = outputTarget(path)
+        if stream {
+            roles.append(role)
+            let file = StagedFile(finalPath: path, tempPath: path, writer: try BufferedWriter(streamingTo: path))
+            file.isStream = true
+            staged.append(file)
+            return file
+        }
         roles.append(role)
         reclaimBeforeCreating(near: path)
         let folder = parentDirectory(path)
@@ -279,7 +294,7 @@ final class OutputSet {
         let cleanup = self.cleanup
         let result: Result<Void, TrailMergeError> = cleanup.withSignalsDeferred {
             var done: [(file: StagedFile, backup: String?)] = []
-            for (index, file) in staged.enumerated() where file.upload == nil {
+            for (index, file) in staged.enumerated() where file.upload == nil && !file.isStream {
                 var backup: String? = nil
                 if (try? fileStatus(file.finalPath)) != nil {
                     let name = parentDirectory(file.finalPath) + "/.\(baseName(file.finalPath)).bak-\(randomToken())"
@@ -315,7 +330,7 @@ final class OutputSet {
         }
         // Durability: the folder entries reach the disk before the run reports success.
         var folders: [String] = []
-        for file in staged where file.upload == nil {
+        for file in staged where file.upload == nil && !file.isStream {
             let folder = parentDirectory(file.finalPath)
             if !folders.contains(folder) { folders.append(folder) }
             cleanup.forget(file.tempPath)
@@ -347,6 +362,7 @@ final class OutputSet {
                 continue
             }
             try? file.writer.close(sync: false)
+            if file.isStream { continue }
             removeFile(file.tempPath)
             cleanup.forget(file.tempPath)
         }
@@ -407,6 +423,29 @@ final class FolderLock {
     }
 
     deinit { release() }
+}
+
+/// Where an output at `path` is written: a symbolic link is followed to its target (which is
+/// staged and replaced; the link stays), and `stream` is true when the target is a FIFO, device
+/// or socket, or is reached through `/proc` (`/dev/stdout`, `/dev/fd/N`): those are written
+/// directly, like `-o -`, never replaced.
+func outputTarget(_ path: String) -> (path: String, stream: Bool) {
+    var current = path
+    for _ in 0..<40 {
+        if current.hasPrefix("/proc/") { return (current, true) }
+        guard let status = linkStatus(current) else { return (current, false) }
+        switch status.kind {
+        case .other: return (current, true)
+        case .file, .directory: return (current, false)
+        case .symlink:
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n > 0 else { return (current, false) }
+            let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = target.hasPrefix("/") ? target : parentDirectory(current) + "/" + target
+        }
+    }
+    return (current, false)  // a loop of links: creating a file there fails with a clear message
 }
 
 /// `path` with its folder resolved (symbolic links, `.`, `..`), to tell when two paths name one file.

@@ -73,6 +73,19 @@ final class BufferedWriter {
         self.buffer = .allocate(capacity: capacity)
     }
 
+    /// Opens an existing FIFO, device or socket for writing as a stream (never created, never
+    /// truncated, never renamed): the output is written straight into it.
+    init(streamingTo path: String, capacity: Int = 1 << 20) throws(TrailMergeError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot open for writing: \(errnoText())") }
+        self.path = path
+        self.fd = fd
+        self.sink = nil
+        self.ownsDescriptor = true
+        self.capacity = capacity
+        self.buffer = .allocate(capacity: capacity)
+    }
+
     /// Writes into `sink`; `name` names it in errors. Closing only flushes (the owner commits).
     init(sink: ByteSink, name: String, capacity: Int = 1 << 20) {
         self.path = name
