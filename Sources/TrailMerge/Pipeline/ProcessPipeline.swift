@@ -140,6 +140,7 @@ func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, ev
     reclaimed.bytes += outputs.reclaimed.bytes
     reclaimed.pids += outputs.reclaimed.pids
     reclaimed.refused += outputs.reclaimed.refused
+    reclaimed.deletedSources += outputs.reclaimed.deletedSources
     if let notice = reclaimed.notice { events(.notice(notice)) }
     if let warning = reclaimed.warning { events(.warning(warning)) }
 }

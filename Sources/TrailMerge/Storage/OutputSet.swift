@@ -14,8 +14,14 @@ import Glibc
 public struct FaultPlan: Sendable, Equatable {
     /// Make the rename of the staged file with this index (in staging order) fail.
     public var failRename: Int?
+    /// `group --delete-on-success`: stop dead after deleting this many sources, as a SIGKILL would
+    /// (the journal is left behind, unlocked).
+    public var killAfterDeleting: Int?
 
-    public init(failRename: Int? = nil) { self.failRename = failRename }
+    public init(failRename: Int? = nil, killAfterDeleting: Int? = nil) {
+        self.failRename = failRename
+        self.killAfterDeleting = killAfterDeleting
+    }
 }
 
 /// One output being written under a temporary name (locally), or as an S3 upload that only
@@ -76,6 +82,7 @@ final class OutputSet {
         reclaimed.bytes += found.bytes
         reclaimed.pids += found.pids
         reclaimed.refused += found.refused
+        reclaimed.deletedSources += found.deletedSources
     }
 
     /// The run's journal, created on first use; every temp path is written to it before it exists.
@@ -99,6 +106,32 @@ final class OutputSet {
     /// Lists a spill folder in the journal, so a later run reclaims it whatever its `--temp-dir`.
     func noteSpillFolder(_ folder: String, made: Bool) {
         journal?.append((made ? "spill " : "not-spill ") + absolutePath(folder))
+    }
+
+    /// True once `journalDeletions` listed sources: the journal outlives the commit until
+    /// `deletionsDone`.
+    private var holdJournal = false
+
+    /// Lists in the journal, before the commit, the sources `group --delete-on-success` deletes
+    /// once it is done (under `root`). A run killed while deleting leaves the journal, whose
+    /// commit is complete, and the next run deletes the rest.
+    func journalDeletions(_ paths: [String], root: String) {
+        guard !paths.isEmpty, let journal else { return }
+        var text = "delete-root " + escapeJournalPath(absolutePath(root))
+        for path in paths { text += "\ndelete " + escapeJournalPath(absolutePath(path)) }
+        journal.append(text)
+        holdJournal = true
+    }
+
+    /// Ends the journal kept by `journalDeletions`, once the sources are deleted.
+    func deletionsDone() { closeJournal() }
+
+    /// What a SIGKILL leaves (tests): the journal stays, unlocked.
+    func abandonJournalAsIfKilled() {
+        guard let journal else { return }
+        cleanup.forget(journal.path)
+        journal.abandonAsIfKilled()
+        self.journal = nil
     }
 
     /// Ends the journal: the run's files are all committed or all removed.
@@ -337,7 +370,12 @@ final class OutputSet {
         }
         for folder in folders + createdFolders.map(parentDirectory) { syncFolder(folder) }
         for folder in createdFolders { cleanup.forget(folder) }
-        closeJournal()
+        if holdJournal, let journal {
+            // Left on a signal too: the deletion it lists is then finished by the next run.
+            cleanup.forget(journal.path)
+        } else {
+            closeJournal()
+        }
         finished = true
     }
 

@@ -59,6 +59,13 @@ final class OwnerLock {
         text.withUTF8 { bytes in _ = write(fd, bytes.baseAddress, bytes.count) }
     }
 
+    /// Lets go of the lock and leaves the file, as a killed run does (tests).
+    func abandonAsIfKilled() {
+        guard fd >= 0 else { return }
+        _ = close(fd)
+        fd = -1
+    }
+
     /// Removes the lock file and releases the lock.
     func release() {
         guard fd >= 0 else { return }
@@ -133,13 +140,17 @@ struct Reclaimed {
     /// Paths a dead run's journal listed that its rules do not allow removing (not a name
     /// trailmerge gives, not a regular file or folder of this user, a symbolic link): left alone.
     var refused: [String] = []
+    /// Sources a killed `group --delete-on-success` had committed and not yet deleted, deleted now.
+    var deletedSources = 0
 
     var notice: String? {
         var pids: [String] = []
         for pid in self.pids where !pids.contains(pid) { pids.append(pid) }
         guard !pids.isEmpty else { return nil }
         let owners = pids.count == 1 ? "a killed run (pid \(pids[0]))" : "\(pids.count) killed runs (pids \(pids.joined(separator: ", ")))"
-        return "removed \(formatSize(bytes)) left by \(owners)"
+        let deleted = deletedSources == 0 ? "" :
+            "; deleted the \(plural(deletedSources, "source")) its committed --delete-on-success had not deleted yet"
+        return "removed \(formatSize(bytes)) left by \(owners)" + deleted
     }
 
     /// The warning about refused paths, if any.
@@ -193,9 +204,13 @@ private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) 
     var folders: [String] = []
     var spills: [String] = []
     var renames: [(temp: String, final: String, backup: String?)] = []
+    var deleteRoot: String?
+    var deletes: [String] = []
     var done = false
     for line in journal.lines {
-        if line.hasPrefix("temp ") { temps.append(String(line.dropFirst(5))) }
+        if line.hasPrefix("delete-root ") { deleteRoot = unescapeJournalPath(line.dropFirst(12)) }
+        else if line.hasPrefix("delete ") { deletes.append(unescapeJournalPath(line.dropFirst(7))) }
+        else if line.hasPrefix("temp ") { temps.append(String(line.dropFirst(5))) }
         else if line.hasPrefix("backup ") { backups.append(String(line.dropFirst(7))) }
         else if line.hasPrefix("folder ") { folders.append(String(line.dropFirst(7))) }
         else if line.hasPrefix("spill ") { spills.append(String(line.dropFirst(6))) }
@@ -238,6 +253,18 @@ private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) 
             reclaimed.bytes += status.size
             removeFile(path)
         }
+    }
+    if done, let root = deleteRoot, root.hasPrefix("/"), root.count > 1 {
+        // The commit is complete and `group --delete-on-success` was deleting its sources: roll
+        // the deletion forward (only files and links under SRC, never followed), so a re-run
+        // does not group them again.
+        var emptied = Set<String>()
+        for path in deletes where path.hasPrefix(root + "/") {
+            emptied.insert(parentDirectory(path))
+            guard let status = linkStatus(path), status.kind == .file || status.kind == .symlink else { continue }
+            if unlink(path) == 0 { reclaimed.deletedSources += 1 }
+        }
+        removeEmptiedFolders(emptied, under: root)
     }
     for folder in folders.sorted(by: { $0.count > $1.count }) where owned(folder, .directory) != nil {
         removeEmptyFolder(folder)
@@ -292,4 +319,41 @@ private func reclaimSpillFolder(_ folder: String, listedByDeadJournal: Bool = fa
     owner?.remove()
     removeTree(folder)
     if let owner { reclaimed.pids.append(owner.pid) }
+}
+
+/// Removes the folders in `folders` that are empty, and then their parents, up to (not
+/// including) `root`.
+func removeEmptiedFolders(_ folders: Set<String>, under root: String) {
+    var folders = folders
+    while let deepest = folders.max(by: { $0.count < $1.count }) {
+        folders.remove(deepest)
+        guard deepest.count > root.count, deepest.hasPrefix(root + "/"), removeEmptyFolder(deepest) else { continue }
+        folders.insert(parentDirectory(deepest))
+    }
+}
+
+/// A path as one journal line holds it (`%` and line breaks escaped).
+func escapeJournalPath(_ path: String) -> String {
+    guard path.contains("%") || path.contains("\n") else { return path }
+    var text = ""
+    for character in path {
+        switch character {
+        case "%": text += "%25"
+        case "\n": text += "%0A"
+        default: text.append(character)
+        }
+    }
+    return text
+}
+
+func unescapeJournalPath(_ text: Substring) -> String {
+    guard text.contains("%") else { return String(text) }
+    var result = ""
+    var rest = text[...]
+    while let first = rest.first {
+        if rest.hasPrefix("%25") { result += "%"; rest = rest.dropFirst(3) }
+        else if rest.hasPrefix("%0A") { result += "\n"; rest = rest.dropFirst(3) }
+        else { result.append(first); rest = rest.dropFirst() }
+    }
+    return result
 }
