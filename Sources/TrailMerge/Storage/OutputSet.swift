@@ -329,15 +329,21 @@ final class OutputSet {
             var done: [(file: StagedFile, backup: String?)] = []
             for (index, file) in staged.enumerated() where file.upload == nil && !file.isStream {
                 var backup: String? = nil
-                if (try? fileStatus(file.finalPath)) != nil {
+                // A folder (or a FIFO, device, socket) that appeared at the final name during the
+                // run is not replaced, nor moved aside: the commit fails and rolls back.
+                let kind = linkStatus(file.finalPath)?.kind
+                let changed = kind == .directory ? "it has become a folder" : kind == .other ? "it is no longer a regular file" : nil
+                if changed == nil, (try? fileStatus(file.finalPath)) != nil {
                     let name = parentDirectory(file.finalPath) + "/.\(baseName(file.finalPath)).bak-\(randomToken())"
                     journal?.append("backup \(absolutePath(name))")
                     // A hard link keeps the old file in place until the rename replaces it; where
                     // links are not supported, moving it aside still lets a rollback restore it.
                     if link(file.finalPath, name) == 0 || rename(file.finalPath, name) == 0 { backup = name }
                 }
-                journal?.append("rename \(absolutePath(file.tempPath))\t\(absolutePath(file.finalPath))\t\(backup.map(absolutePath) ?? "-")")
-                let failed = faults.failRename == index ? "injected fault" : (rename(file.tempPath, file.finalPath) == 0 ? nil : errnoText())
+                if changed == nil {
+                    journal?.append("rename \(absolutePath(file.tempPath))\t\(absolutePath(file.finalPath))\t\(backup.map(absolutePath) ?? "-")")
+                }
+                let failed = changed ?? (faults.failRename == index ? "injected fault" : (rename(file.tempPath, file.finalPath) == 0 ? nil : errnoText()))
                 if let reason = failed {
                     if let backup { removeFile(backup) }
                     // Roll back: restore replaced files, remove new ones, newest first.

@@ -299,3 +299,22 @@ private func listing(_ path: String) -> [String] {
         #expect(result.stderr == "trailmerge: process: --header takes no value (got '--header=no')\n")
     }
 }
+
+/// Bug 6: a folder created at an output's name during the run was moved aside as a backup (with
+/// its contents, never removed) and the run exited 0. The commit now refuses and rolls back.
+@Suite struct CommitRefusesChangedNamesTests {
+    @Test func aFolderThatAppearedAtTheFinalNameFailsTheCommit() throws {
+        let folder = TempFolder()
+        folder.write("s.json", "{}")
+        let outputs = OutputSet(cleanup: Cleanup())
+        let stats = try outputs.stage(folder.path + "/s.json", role: "--stats")
+        let out = try outputs.stage(folder.path + "/out.tsv", role: "output")
+        try stats.write("{\"rows\":1}")
+        try out.write("row\n")
+        folder.write("out.tsv/inside.txt", "someone's folder")
+        let error = trailMergeError { try outputs.commit() }
+        #expect(error?.description == "\(folder.path)/out.tsv: cannot rename into place: it has become a folder; no output was changed")
+        #expect(folder.listing() == ["out.tsv", "out.tsv/inside.txt", "s.json"])
+        #expect(String(decoding: FileManager.default.contents(atPath: folder.path + "/s.json")!, as: UTF8.self) == "{}")
+    }
+}
