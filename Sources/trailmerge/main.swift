@@ -55,7 +55,7 @@ func run() -> Int32 {
     signal(SIGPIPE, SIG_IGN)
     let cleanup = Cleanup()
     cleanup.installSignalHandlers { signal in
-        printError(TrailMergeError.interrupted(signal: signal).description)
+        printError(cleanup.interruptionMessage(signal: signal))
     }
     /// Prints warnings (erasing the progress line first) and feeds progress to the line.
     func eventHandler(_ progress: ProgressLine, quiet: Bool) -> @Sendable (RunEvent) -> Void {

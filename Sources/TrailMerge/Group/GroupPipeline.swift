@@ -140,6 +140,8 @@ public func runGroup(
             }
         }
         defer { outputs.deletionsDone() }
+        cleanup.markCommitted("the outputs were committed and are in place; the sources were not deleted"
+            + (Storage.isS3(source) ? "" : " yet (the next group run into \(destination) deletes them)"))
         for (bucket, keys) in remote.sorted(by: { $0.key < $1.key }) { try storage.s3().deleteObjects(bucket: bucket, keys: keys) }
         try cleanup.withSignalsDeferred { () throws(TrailMergeError) in
             var deleted = 0
@@ -156,6 +158,7 @@ public func runGroup(
             // Folders the deletion emptied go too, up to (not including) SRC.
             removeEmptiedFolders(
                 Set(result.parts.flatMap { $0.files.filter { !Storage.isS3($0.path) }.map { parentDirectory($0.path) } }), under: source)
+            cleanup.markCommitted("the outputs were committed and are in place; the sources were deleted")
         }
     }
     return result

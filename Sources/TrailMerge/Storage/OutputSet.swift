@@ -359,6 +359,7 @@ final class OutputSet {
                 done.append((file, backup))
             }
             journal?.append("done")
+            cleanup.markCommitted()
             for (_, backup) in done { if let backup { removeFile(backup) } }
             return .success(())
         }

@@ -318,3 +318,33 @@ private func listing(_ path: String) -> [String] {
         #expect(String(decoding: FileManager.default.contents(atPath: folder.path + "/s.json")!, as: UTF8.self) == "{}")
     }
 }
+
+/// Bug 5: a signal after the commit's renames said "no output written" although the outputs
+/// were in place (and, for group --delete-on-success, the sources deleted).
+@Suite struct InterruptionMessageTests {
+    @Test func aSignalAfterTheCommitSaysTheOutputsAreInPlace() throws {
+        let folder = TempFolder()
+        let cleanup = Cleanup()
+        #expect(cleanup.interruptionMessage(signal: 2) == "interrupted by signal 2; temporary files removed, no output written")
+        var o = options([fixturesPath + "/sample"])
+        o.output = folder.path + "/o.tsv"
+        o.tempDirectory = folder.path
+        _ = try runProcess(o, cleanup: cleanup)
+        #expect(cleanup.interruptionMessage(signal: 2)
+            == "interrupted by signal 2 after the commit: the outputs were committed and are in place; temporary files removed")
+    }
+
+    @Test func aSignalAfterGroupDeletedItsSourcesSaysSo() throws {
+        let folder = TempFolder()
+        try FileManager.default.copyItem(atPath: fixturesPath + "/sample", toPath: folder.path + "/src")
+        var o = GroupOptions()
+        o.source = folder.path + "/src/AWSLogs"
+        o.destination = folder.path + "/daily"
+        o.groupBy = try GroupPattern(#"([0-9]+)/.*"#)
+        o.deleteOnSuccess = true
+        let cleanup = Cleanup()
+        _ = try runGroup(o, cleanup: cleanup)
+        #expect(cleanup.interruptionMessage(signal: 15)
+            == "interrupted by signal 15 after the commit: the outputs were committed and are in place; the sources were deleted; temporary files removed")
+    }
+}
