@@ -221,6 +221,11 @@ private func planGroup(
         }
         let key = try groupKey(captures: captures, template: options.nameTemplate, path: file.path)
         guard !key.isEmpty else { throw .group("\(file.path): the group key is empty; check the --group-by captures") }
+        // The name is a path relative to DEST: it must stay inside it (and its lock and checks).
+        if key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            throw .group("\(file.path): the output name '\(key)' is not a path inside DEST (no leading '/', "
+                + "no empty, '.' or '..' segments); check --name and the --group-by captures")
+        }
         if let size = previous[file.relativePath], size == file.size {
             alreadyGrouped += 1
             continue

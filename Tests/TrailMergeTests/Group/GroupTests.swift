@@ -32,6 +32,17 @@ private func group(_ src: String, _ dest: String, _ configure: (inout GroupOptio
 private func contents(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
 @Suite struct GroupTests {
+    /// Bug 7: `--name '../escape/$1'` wrote outside DEST, past its checks and its lock.
+    @Test(arguments: ["../escape/$1", "/abs/$1", "a//$2", "./$2", "$2/./x", "$2/", "$2/.."])
+    func aNameThatLeavesDestIsAnErrorNamingTheFile(template: String) throws {
+        let folder = TempFolder()
+        let src = makeSource(folder)
+        let error = trailMergeError { _ = try group(src, folder.path + "/trav/dest") { $0.nameTemplate = template } }
+        #expect(error?.description.hasPrefix("\(src)/AWSLogs/111/CloudTrail/") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("is not a path inside DEST") == true, "\(String(describing: error))")
+        #expect(folder.listing().allSatisfy { $0.hasPrefix("src") }, "nothing written: \(folder.listing())")
+    }
+
     /// Bug 3: a run killed while `--delete-on-success` deletes its sources left them half deleted;
     /// a re-run grouped the rest again into `-1` parts (events twice). The deletion is journaled
     /// before the commit and the next run finishes it.
