@@ -145,10 +145,40 @@ func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, ev
     if let warning = reclaimed.warning { events(.warning(warning)) }
 }
 
-/// The files `process` reads: the walked inputs, then the `--files-from` list as given.
-/// `skipped` receives the walked files that `--src-pattern` rejected.
+/// The files `process` reads: the walked inputs, then the `--files-from` list as given, each file
+/// once (identity by resolved path: the first occurrence is kept). `skipped` receives the walked
+/// files that `--src-pattern` rejected; `duplicates` the number of files dropped for being given
+/// again (and one of them), when there are any.
 public func processInputFiles(
-    _ options: ProcessOptions, storage: Storage? = nil, skipped: (SourceFile) -> Void = { _ in }
+    _ options: ProcessOptions, storage: Storage? = nil, skipped: (SourceFile) -> Void = { _ in },
+    duplicates: (Int, String) -> Void = { _, _ in }
+) throws(TrailMergeError) -> [SourceFile] {
+    let files = try listInputFiles(options, storage: storage, skipped: skipped)
+    var seen = Set<String>()
+    var kept: [SourceFile] = []
+    kept.reserveCapacity(files.count)
+    var example: String?
+    for file in files {
+        if seen.insert(resolvedIdentity(file.path)).inserted {
+            kept.append(file)
+        } else if example == nil {
+            example = file.path
+        }
+    }
+    if let example { duplicates(files.count - kept.count, example) }
+    return kept
+}
+
+/// The path with every symbolic link, `.` and `..` resolved (an `s3://` URL as is).
+private func resolvedIdentity(_ path: String) -> String {
+    if Storage.isS3(path) { return path }
+    guard let resolved = realpath(path, nil) else { return absolutePath(path) }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
+private func listInputFiles(
+    _ options: ProcessOptions, storage: Storage?, skipped: (SourceFile) -> Void
 ) throws(TrailMergeError) -> [SourceFile] {
     let storage = storage ?? Storage(s3: options.s3)
     var files = try SourceWalker(pattern: options.sourcePattern, storage: storage).walk(options.inputs, skipped: skipped)
@@ -189,7 +219,9 @@ private func readAndMerge(
     let ticker = progress.map { ProgressTicker(counters: $0, emit: events) }
     defer { ticker?.stop() }
     var skippedByPattern: [SourceFile] = []
-    let files = try processInputFiles(options, storage: storage) { skippedByPattern.append($0) }
+    let files = try processInputFiles(options, storage: storage, skipped: { skippedByPattern.append($0) }) { count, example in
+        events(.warning("\(plural(count, "input file")) given more than once dropped (each file is read once; e.g. \(example))"))
+    }
     if files.isEmpty && !options.allowEmpty {
         throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
     }

@@ -348,3 +348,26 @@ private func listing(_ path: String) -> [String] {
             == "interrupted by signal 15 after the commit: the outputs were committed and are in place; the sources were deleted; temporary files removed")
     }
 }
+
+/// Bug 8: the same file given twice was read twice, silently (`process tree tree`, or a
+/// --files-from list plus its folder).
+@Suite struct DuplicateInputTests {
+    @Test func eachFileIsReadOnceWithOneWarning() throws {
+        let folder = TempFolder()
+        let sample = fixturesPath + "/sample"
+        let once = try runCLI(["process", sample, "-o", folder.path + "/once.tsv", "--stats", folder.path + "/once.json"])
+        #expect(once.status == 0)
+        let onceBytes = FileManager.default.contents(atPath: folder.path + "/once.tsv")
+        #expect(symlink(sample, folder.path + "/link") == 0)
+        let anyFile = try #require(FileManager.default.enumerator(atPath: sample)?.allObjects.compactMap { $0 as? String }.sorted().first { $0.hasSuffix(".json.gz") })
+        folder.write("list.txt", sample + "/" + anyFile + "\n")
+        let twice = try runCLI(["process", sample, sample + "/", folder.path + "/link", "--files-from", folder.path + "/list.txt",
+                                "-o", folder.path + "/twice.tsv", "--stats", folder.path + "/twice.json"])
+        #expect(twice.status == 0, "\(twice.stderr)")
+        #expect(FileManager.default.contents(atPath: folder.path + "/twice.tsv") == onceBytes)
+        let warnings = twice.stderr.split(separator: "\n").filter { $0.hasPrefix("trailmerge: warning: ") }
+        #expect(warnings.count == 1, "\(twice.stderr)")
+        #expect(warnings.first?.hasPrefix("trailmerge: warning: 49 input files given more than once dropped (each file is read once; e.g. ") == true, "\(twice.stderr)")
+        #expect(!once.stderr.contains("more than once"))
+    }
+}
