@@ -124,6 +124,20 @@ public func runProcess(
     }
 }
 
+/// Checks, without writing anything, every destination a `process` run would write (the output
+/// or its split parts, the stats file) and the temp folder: what `--dry-run` checks.
+public func checkProcessDestinations(_ options: ProcessOptions) throws(TrailMergeError) {
+    if options.output != "-" {
+        if let points = options.splitPoints {
+            for index in 0...points.count { try OutputSet.check(splitOutputName(options.output, index), role: "output") }
+        } else {
+            try OutputSet.check(options.output, role: "output")
+        }
+    }
+    if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
+    try TempDirectory.check(options.tempDirectory)
+}
+
 /// The end of every run: the time taken, the stats file written, and all outputs committed together.
 func finishRun(_ stats: inout RunStats, started: ContinuousClock.Instant, statsFile: StagedFile?, outputs: OutputSet) throws(TrailMergeError) {
     stats.seconds = secondsSince(started)
@@ -341,9 +355,9 @@ func encodedRow(_ row: UnsafePointer<UInt8>, _ length: Int, precedes bound: [UIn
 
 /// The message for a run in which no file matched: what was seen and what skipped it.
 func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePattern?, group: Bool = false) -> String {
-    let places = inputs.count == 1 ? inputs[0] : "the \(inputs.count) inputs"
+    let places = inputs.isEmpty ? "the --files-from list" : inputs.count == 1 ? inputs[0] : "the \(inputs.count) inputs"
     guard let example = skipped.first else {
-        return "no input files: \(places) holds no files "
+        return "no input files: \(places) \(inputs.count > 1 ? "hold" : "holds") no files "
             + (group ? "(use --allow-empty to exit 0 anyway)" : "(use --allow-empty to write an empty output anyway)")
     }
     return "no input files: \(plural(skipped.count, "file")) seen under \(places), all skipped by --src-pattern "
@@ -367,6 +381,7 @@ private func unmatchedPathWarnings(_ options: ProcessOptions, workers: [ProcessW
         let first = workers.compactMap(\.firstDocumentWithoutRecords).min { $0.file < $1.file }
         var text = "\(plural(withoutRecords, "document")) without a '\(options.recordsPath)' array gave no records"
         if let first { text += " (the first: \(first.place))" }
+        if let suggestion = keys().arraySuggestion(for: options.recordsPath) { text += "; did you mean --records '\(suggestion)'?" }
         if eventLike > 0 {
             text += "; \(eventLike) of them look like events themselves (eventTime or eventName at the top level): "
                 + "for one event per document (NDJSON) use --records ."
@@ -376,7 +391,7 @@ private func unmatchedPathWarnings(_ options: ProcessOptions, workers: [ProcessW
     let holding = workers.reduce(0) { $0 + $1.recordsHoldingRecordsArray }
     if options.recordsPath == "." && holding > 0 {
         warnings.append(
-            "--records .: \(holding) of \(plural(records, "record")) hold a top-level 'Records' array, so they look like "
+            "--records .: \(holding) of \(plural(records, "record")) \(holding == 1 ? "holds" : "hold") a top-level 'Records' array, so they look like "
                 + "CloudTrail documents rather than events; drop --records . to read the events inside (the default is --records Records)")
     }
     guard records > 0 else { return warnings }

@@ -411,11 +411,12 @@ final class OutputSet {
             removeFile(file.tempPath)
             cleanup.forget(file.tempPath)
         }
+        // The journal first: it may live in a folder the run created, which is then empty.
+        closeJournal()
         for folder in createdFolders.reversed() {
             _ = rmdir(folder)
             cleanup.forget(folder)
         }
-        closeJournal()
     }
 }
 
