@@ -114,6 +114,12 @@ public func runProcess(
         }
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
+        // A low `ulimit -n`: fewer reading threads (each holds an input and a run being spilled),
+        // so the descriptors the run already holds and the merge's two inputs and run file fit.
+        var options = options
+        let free = ExternalSorter.freeDescriptors()
+        guard free >= 4 else { throw .writeFailed(path: options.tempDirectory, reason: lowDescriptorLimitReason(free: free)) }
+        options.threads = max(1, min(options.threads, (free - 2) / 2))
         var stats = try readAndMerge(
             options, plan: plan, layout: layout, sorter: sorter, outputFiles: outputFiles, storage: storage, events: events)
         try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
@@ -136,6 +142,14 @@ public func checkProcessDestinations(_ options: ProcessOptions) throws(TrailMerg
     }
     if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
     try TempDirectory.check(options.tempDirectory)
+}
+
+/// Why a run cannot go on with `free` descriptors left under `ulimit -n`.
+func lowDescriptorLimitReason(free: Int) -> String {
+    var limit = rlimit()
+    let soft = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? "\(limit.rlim_cur)" : "?"
+    return "the open-file limit (ulimit -n \(soft)) leaves \(plural(max(0, free), "descriptor")) besides the ones the run "
+        + "holds, and sorting needs at least 4; raise it with ulimit -n"
 }
 
 /// The end of every run: the time taken, the stats file written, and all outputs committed together.
