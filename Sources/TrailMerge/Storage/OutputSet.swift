@@ -209,7 +209,7 @@ final class OutputSet {
     /// Two destinations of one run naming the same file is an error (one would replace the other).
     func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
         try OutputSet.check(path, role: role, createFolders: createFolders)
-        let identity = Storage.isS3(path) ? path : canonicalPath(path)
+        let identity = Storage.isS3(path) ? path : canonicalPath(outputTarget(path).path)
         if let other = staged.firstIndex(where: { (Storage.isS3($0.finalPath) ? $0.finalPath : canonicalPath($0.finalPath)) == identity }) {
             throw .usage("\(path): the \(role) path is also the \(roles[other]) of this run; give them different names")
         }
@@ -478,8 +478,8 @@ final class FolderLock {
 func outputTarget(_ path: String) -> (path: String, stream: Bool) {
     var current = path
     for _ in 0..<40 {
-        if current.hasPrefix("/proc/") { return (current, true) }
         guard let status = linkStatus(current) else { return (current, false) }
+        if current.hasPrefix("/proc/") { return (current, true) }
         switch status.kind {
         case .other: return (current, true)
         case .file, .directory: return (current, false)

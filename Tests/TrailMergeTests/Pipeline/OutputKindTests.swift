@@ -24,6 +24,11 @@ private let reference: [UInt8] = {
         #expect(kind(folder.path + "/sl/link.tsv") == .typeSymbolicLink)
         #expect(Array(FileManager.default.contents(atPath: folder.path + "/real/target.tsv") ?? Data()) == reference)
         #expect(folder.listing() == ["real", "real/target.tsv", "sl", "sl/link.tsv"])
+        // A link and its target are one file: naming both is the usual two-destinations error.
+        let both = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/sl/link.tsv", "--format", "tsv",
+                               "--stats", folder.path + "/real/target.tsv"])
+        #expect(both.status == 2)
+        #expect(both.stderr.contains("the --stats path is also the output of this run"), "\(both.stderr)")
         // A dangling link creates its target.
         #expect(symlink("../real/new.tsv", folder.path + "/sl/new.tsv") == 0)
         #expect(try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/sl/new.tsv", "--format", "tsv"]).status == 0)

@@ -185,7 +185,7 @@ private func listing(_ path: String) -> [String] {
         #expect(warnings.first?.contains("use --records .") == true)
         let wrapped = folder.write("ct.json", #"{"Records":[{"eventTime":"t","eventName":"n"}]}"#)
         let dot = try runCLI(["process", wrapped, "-o", "-", "--records", ".", "--fields", "eventTime,eventName"])
-        #expect(dot.stderr.contains("--records .: 1 of 1 record hold a top-level 'Records' array"))
+        #expect(dot.stderr.contains("--records .: 1 of 1 record holds a top-level 'Records' array"))
         #expect(dot.stderr.contains("drop --records . to read the events inside"))
     }
 
