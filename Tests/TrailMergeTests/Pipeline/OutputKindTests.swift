@@ -40,16 +40,30 @@ private let reference: [UInt8] = {
         let folder = TempFolder()
         let fifo = folder.path + "/out.tsv"
         #expect(mkfifo(fifo, 0o600) == 0)
-        let received = Locked<Data>(Data())
+        // The reader and a writer of our own are opened first: the run's open never blocks, and
+        // the reader sees the end only once the run is over and our writer is closed (so a run
+        // that replaces the FIFO instead of writing it fails here rather than hanging).
+        let readFD = open(fifo, O_RDONLY | O_NONBLOCK)
+        let keepFD = open(fifo, O_WRONLY)
+        #expect(readFD >= 0 && keepFD >= 0)
+        _ = fcntl(readFD, F_SETFL, 0)
+        let received = Locked<[UInt8]>([])
         let reader = Thread {
-            let handle = FileHandle(forReadingAtPath: fifo)!
-            received.withLock { $0 = handle.readDataToEndOfFile() }
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = read(readFD, &buffer, buffer.count)
+                if n <= 0 { break }
+                received.withLock { $0 += buffer[0..<n] }
+            }
         }
         reader.start()
         let result = try runCLI(["process", fixturesPath + "/sample", "-o", fifo, "--format", "tsv", "--stats", folder.path + "/s.json"])
+        close(keepFD)
+        let deadline = Date().addingTimeInterval(30)
+        while reader.isExecuting && Date() < deadline { usleep(1000) }
+        close(readFD)
         #expect(result.status == 0, "\(result.stderr)")
-        while reader.isExecuting { usleep(1000) }
-        #expect(Array(received.withLock { $0 }) == reference)
+        #expect(received.withLock { $0 } == reference)
         var st = stat()
         #expect(lstat(fifo, &st) == 0 && st.st_mode & S_IFMT == S_IFIFO, "the FIFO is still a FIFO")
         #expect(folder.listing() == ["out.tsv", "s.json"])
