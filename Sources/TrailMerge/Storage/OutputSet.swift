@@ -278,6 +278,8 @@ final class OutputSet {
     }
 
     /// `mkdir -p`, remembering each folder it made so a failed run can remove them again.
+    private var unrecordedFolders: [String] = []
+
     private func makeFolders(_ path: String) throws(TrailMergeError) {
         if path.isEmpty || path == "." || path == "/" { return }
         if let status = try? fileStatus(path) {
@@ -294,8 +296,13 @@ final class OutputSet {
         if made {
             createdFolders.append(path)
             // Recorded once it exists (the journal may live in it); a kill in between leaves at
-            // most an empty folder.
-            try record("folder \(absolutePath(path))", near: path + "/x")
+            // most an empty folder. Folders made above a DEST that does not exist yet wait until
+            // the journal's own folder exists.
+            unrecordedFolders.append(path)
+            if journal != nil || (try? fileStatus(journalFolder ?? path))?.kind == .directory {
+                for folder in unrecordedFolders { try record("folder \(absolutePath(folder))", near: folder + "/x") }
+                unrecordedFolders = []
+            }
         } else if errno != EEXIST {
             throw .writeFailed(path: path, reason: "cannot create folder: \(errnoText())")
         }

@@ -44,10 +44,23 @@ import Testing
         let folder = TempFolder()
         try FileManager.default.copyItem(atPath: fixturesPath + "/sample", toPath: folder.path + "/src")
         folder.write("src/AWSLogs/000000000000/CloudTrail/us-east-1/2024/03/01/0.json.gz", [0x1F, 0x8B, 0x08, 0, 1, 2])
-        let result = try runCLI(["group", folder.path + "/src/AWSLogs", folder.path + "/new/daily", "--group-by", "([0-9]+)/.*",
-                                 "--output-codec", "gzip"])
-        #expect(result.status == 1)
-        #expect(!FileManager.default.fileExists(atPath: folder.path + "/new"), "\(folder.listing().filter { !$0.hasPrefix("src") })")
+        for dest in ["daily", "new/daily"] {
+            let result = try runCLI(["group", folder.path + "/src/AWSLogs", folder.path + "/" + dest, "--group-by", "([0-9]+)/.*",
+                                     "--output-codec", "gzip"])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("0.json.gz"), "fails on the corrupt input: \(result.stderr)")
+            #expect(folder.listing().filter { !$0.hasPrefix("src") }.isEmpty, "\(folder.listing().filter { !$0.hasPrefix("src") })")
+        }
+    }
+
+    /// Found on the way: a DEST whose parent does not exist failed ("cannot create a lock file"):
+    /// the folder above was journaled before DEST, where the journal lives, existed.
+    @Test func groupCreatesADestTwoLevelsDeep() throws {
+        let folder = TempFolder()
+        let result = try runCLI(["group", fixturesPath + "/sample/AWSLogs", folder.path + "/new/daily", "--group-by", "([0-9]+)/.*"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(folder.listing().filter { $0.hasPrefix("new/daily/") && $0.hasSuffix(".json.gz") }.count == 3, "\(folder.listing())")
+        #expect(!folder.listing().contains { $0.contains(".trailmerge-run-") })
     }
 
     @Test func messagesSuggestRecordsPathsAndAgreeInNumber() throws {
