@@ -56,6 +56,8 @@ stage_of() {
   local journal
   journal=$(find out dest -maxdepth 1 -name '.trailmerge-run-*.lock' 2>/dev/null | head -n 1 || true)
   if [ -n "$journal" ] && grep -q '^rename ' "$journal" && ! grep -q '^done$' "$journal"; then echo committing; return; fi
+  # Killed after its commit's renames (fsyncing the folders) but before removing its journal.
+  if [ -n "$journal" ] && grep -q '^done$' "$journal"; then echo "committed (journal left)"; return; fi
   if [ -n "$(find out dest -name '.*.tmp-*' -size +0 2>/dev/null | head -n 1 || true)" ]; then echo writing; return; fi
   if [ -n "$(ls -A tmp)" ]; then echo reading-spilling; return; fi
   if [ -n "$journal" ]; then echo "starting (journal only)"; return; fi
@@ -125,7 +127,11 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     # the whole set; otherwise visible parts mean the killed run had committed all of them.
     if [ "$stage" != committing ] && [ -d dest ] && [ -n "$(cd dest && find . -type f ! -name '.*' | head -n 1)" ]; then
       # The killed run committed (all parts): a re-run groups nothing new only with its manifest.
+      # It still runs: a run killed after its commit leaves its journal, which only the next run
+      # into DEST removes (skipping the re-run here left that lock file behind).
       cmp -s <(cd dest && find . -type f ! -name '.*' | sort) group.list || fail "$what $stage" "committed parts differ from a clean run's"
+      (group_cmd --previous-manifest out/manifest.gz) || fail "$what $stage" "follow-up group run (with the manifest) failed"
+      cmp -s <(cd dest && find . -type f | sort) group.list || fail "$what $stage" "the follow-up run with the manifest changed DEST"
     else
       (group_cmd) || fail "$what $stage" "follow-up group run failed"
       cmp -s <(cd dest && find . -type f | sort) group.list || fail "$what $stage" "parts differ from a clean run's (e.g. -1 parts)"

@@ -71,6 +71,11 @@ struct ArgumentReader {
     mutating func value(for option: String, inline: String?) throws(TrailMergeError) -> String {
         if let inline { return inline }
         guard index < words.count else { throw .usage("\(command): \(option) needs a value") }
+        // `--fields --quiet`: a known option is not taken for a value.
+        let next = words[index]
+        if next.hasPrefix("--"), known.contains(String(next.prefix { $0 != "=" })) {
+            throw .usage("\(command): \(option) needs a value (got the option '\(next)')")
+        }
         index += 1
         return words[index - 1]
     }

@@ -12,7 +12,7 @@ let mergeHelp = """
 
       INPUT...                 sorted files written by trailmerge process (or merge)
       -o, --output PATH        .tsv, .csv or .jsonl, optionally .gz; '-' is stdout (tsv)
-      --fields LIST            the inputs' columns (default: \\(ProcessOptions.defaultFieldList))
+      --fields LIST            the inputs' columns (default: \(ProcessOptions.defaultFieldList))
       --sort-by LIST|none      the order the inputs were written in (default as in process)
       --format tsv|csv|jsonl   output format (and the inputs', when their names do not say)
       --compression gzip|none  output compression (inputs: gzip is recognised by its magic bytes)

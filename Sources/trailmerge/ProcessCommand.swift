@@ -135,29 +135,29 @@ struct ProcessCommand {
                     case "-o", "--output": output = value
                     case "--format":
                         guard let f = OutputFormat(rawValue: value) else {
-                            throw .usage("\(name): --format '\(value)' is not one of tsv, csv, jsonl, parquet")
+                            throw .usage("\(reader.command): --format '\(value)' is not one of tsv, csv, jsonl, parquet")
                         }
                         format = f
                     case "--compression":
                         guard let c = Compression(rawValue: value) else {
-                            throw .usage("\(name): --compression '\(value)' is not one of gzip, none")
+                            throw .usage("\(reader.command): --compression '\(value)' is not one of gzip, none")
                         }
                         compression = c
                     case "--compression-level":
-                        level = try parseCount(value, option: name, command: name, range: 1...9)
+                        level = try parseCount(value, option: name, command: reader.command, range: 1...9)
                     case "--records":
                         guard !value.isEmpty, value == "." || !value.split(separator: ".", omittingEmptySubsequences: false).contains("") else {
-                            throw .usage("\(name): --records '\(value)' is not a dotted key path (or '.')")
+                            throw .usage("\(reader.command): --records '\(value)' is not a dotted key path (or '.')")
                         }
                         command.options.recordsPath = value
                     case "--fields": fieldList = value
                     case "--sort-by": sortList = value
                     case "--memory":
-                        command.options.memoryBudget = try parseSizeOption(value, option: name, command: name, minimum: 16 << 10)
+                        command.options.memoryBudget = try parseSizeOption(value, option: name, command: reader.command, minimum: 16 << 10)
                     case "--threads":
-                        command.options.threads = try parseCount(value, option: name, command: name, range: 1...1024)
+                        command.options.threads = try parseCount(value, option: name, command: reader.command, range: 1...1024)
                     case "--chunk-size":
-                        command.options.chunkSize = try parseSizeOption(value, option: name, command: name, minimum: 1)
+                        command.options.chunkSize = try parseSizeOption(value, option: name, command: reader.command, minimum: 1)
                     case "--temp-dir": command.options.tempDirectory = value
                     case "--src-pattern": command.options.sourcePattern = try SourcePattern(value)
                     case "--stats": command.options.statsPath = value
@@ -179,7 +179,7 @@ struct ProcessCommand {
             }
         }
         guard !command.options.inputs.isEmpty || words.contains("--files-from") || words.contains(where: { $0.hasPrefix("--files-from=") }) else {
-            throw .usage("\(name): no INPUT given (usage: trailmerge process INPUT... -o OUTPUT)")
+            throw .usage("\(name): no INPUT given (usage: trailmerge \(name) INPUT... -o OUTPUT)")
         }
         if let since = command.options.timeRange.since, let until = command.options.timeRange.until, until <= since {
             throw .usage("\(name): --until must be later than --since (no event could match)")

@@ -55,7 +55,7 @@ func run() -> Int32 {
     signal(SIGPIPE, SIG_IGN)
     let cleanup = Cleanup()
     cleanup.installSignalHandlers { signal in
-        printError(TrailMergeError.interrupted(signal: signal).description)
+        printError(cleanup.interruptionMessage(signal: signal))
     }
     /// Prints warnings (erasing the progress line first) and feeds progress to the line.
     func eventHandler(_ progress: ProgressLine, quiet: Bool) -> @Sendable (RunEvent) -> Void {
@@ -92,6 +92,8 @@ func run() -> Int32 {
         case "process":
             guard let parsed = try ProcessCommand.parse(rest) else { return 0 }
             if parsed.dryRun {
+                // The destinations are checked as a real run would, before anything is listed.
+                try checkProcessDestinations(parsed.options)
                 var skipped = 0
                 let files = try processInputFiles(parsed.options) { _ in skipped += 1 }
                 var text = ""
@@ -140,8 +142,10 @@ func run() -> Int32 {
                 for path in result.unmatched { printError("did not match --group-by: \(path)") }
             }
             if parsed.options.dryRun {
+                var destination = parsed.options.destination
+                while destination.count > 1 && destination.hasSuffix("/") { destination.removeLast() }
                 for part in result.parts {
-                    print("\(parsed.options.destination)/\(part.name)\t\(plural(part.files.count, "file"))\t\(part.inputBytes) bytes of input")
+                    print("\(destination)/\(part.name)\t\(plural(part.files.count, "file"))\t\(part.inputBytes) bytes of input")
                 }
             }
             if !quiet { printError(result.stats.groupSummary(dryRun: parsed.options.dryRun)) }
@@ -167,4 +171,10 @@ func run() -> Int32 {
     }
 }
 
-exit(run())
+// Background threads (S3 GETs fetched ahead, uploads in flight after a failure) may still be
+// inside Foundation when the run ends: leave without running global destructors under them, which
+// crashed a failed S3 run (SIGSEGV instead of exit 1) under load. Output is flushed first.
+let status = run()
+fflush(stdout)
+fflush(stderr)
+_exit(status)

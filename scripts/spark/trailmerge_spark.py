@@ -11,6 +11,11 @@ usage: spark-submit scripts/spark/trailmerge_spark.py INPUT OUTDIR --partitions 
 3. R reduce tasks each `trailmerge merge` one range from every map task into OUTDIR/part-0000r.EXT.
 4. The driver writes OUTDIR/_SUCCESS and removes OUTDIR/_temporary.
 
+The driver owns OUTDIR: a job starts by removing the `_temporary` an earlier failed job left (its
+map outputs were cut at other split points, or from other files or options, and must never be
+reused), and works under `_temporary/<job id>/`, so retries and speculative attempts of this job
+reuse only this job's committed map outputs.
+
 The decompressed parts, concatenated in name order, are byte-identical to
 `trailmerge process INPUT -o - [process options]`. Every task attempt works under a name of its
 own and commits atomically (a map attempt renames its folder into place, a reduce attempt links
@@ -28,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 
 from pyspark import SparkContext, SparkFiles, TaskContext
 
@@ -99,7 +105,9 @@ def main():
                                                        if "--compression" not in " ".join(process_options) else [])
 
     outdir = os.path.abspath(args.outdir)
-    temporary = os.path.join(outdir, "_temporary")
+    job_temporary = os.path.join(outdir, "_temporary")
+    # This job's own folder: a stale map output of another job can never be taken for one of ours.
+    temporary = os.path.join(job_temporary, uuid.uuid4().hex)
     if os.path.exists(os.path.join(outdir, "_SUCCESS")) or any(n.startswith("part-") for n in
                                                                (os.listdir(outdir) if os.path.isdir(outdir) else [])):
         sys.exit("trailmerge_spark: %s already holds a job's output; remove it or choose another OUTDIR" % outdir)
@@ -119,7 +127,9 @@ def main():
         def executor_binary():
             return shipped if shipped else SparkFiles.get(binary_name)
 
-        os.makedirs(temporary, exist_ok=True)
+        # An earlier failed job's _temporary (no _SUCCESS, no part: checked above) is stale.
+        shutil.rmtree(job_temporary, ignore_errors=True)
+        os.makedirs(temporary)
         # 1. List and sample on the driver.
         listing = run(driver_binary, ["process", args.input, "--dry-run", "--quiet"]
                       + split_options(process_options, {"--src-pattern"}), "listing")
@@ -189,7 +199,7 @@ def main():
 
         # 4. Commit the job.
         open(os.path.join(outdir, "_SUCCESS"), "w").close()
-        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(job_temporary, ignore_errors=True)
         print("trailmerge_spark: %d files, %d map tasks, %d parts in %s" % (len(files), len(groups), args.partitions, outdir),
               file=sys.stderr)
     finally:

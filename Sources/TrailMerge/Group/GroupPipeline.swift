@@ -123,6 +123,11 @@ public func runGroup(
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         try writeGroup(&result, options, source: source, destination: destination, outputs: outputs, storage: storage, events: events)
         if let notice = outputs.reclaimed.notice { events(.notice(notice)) }
+        if let warning = outputs.reclaimed.warning { events(.warning(warning)) }
+        if options.deleteOnSuccess {
+            // Listed before the commit: a run killed while deleting has the deletion finished by the next.
+            outputs.journalDeletions(result.parts.flatMap { $0.files.map(\.path) }.filter { !Storage.isS3($0) }, root: source)
+        }
         try finishRun(&result.stats, started: started, statsFile: statsFile, outputs: outputs)
     } catch {
         outputs.abandon()
@@ -137,18 +142,26 @@ public func runGroup(
                 remote[url.bucket, default: []].append(url.key)
             }
         }
+        defer { outputs.deletionsDone() }
+        cleanup.markCommitted("the outputs were committed and are in place; the sources were not deleted"
+            + (Storage.isS3(source) ? "" : " yet (the next group run into \(destination) deletes them)"))
         for (bucket, keys) in remote.sorted(by: { $0.key < $1.key }) { try storage.s3().deleteObjects(bucket: bucket, keys: keys) }
-        cleanup.withSignalsDeferred {
+        try cleanup.withSignalsDeferred { () throws(TrailMergeError) in
+            var deleted = 0
             for part in result.parts {
-                for file in part.files where !Storage.isS3(file.path) { removeFile(file.path) }
+                for file in part.files where !Storage.isS3(file.path) {
+                    removeFile(file.path)
+                    deleted += 1
+                    if options.faults.killAfterDeleting == deleted {
+                        outputs.abandonJournalAsIfKilled()
+                        throw .interrupted(signal: 9)  // SIGKILL
+                    }
+                }
             }
             // Folders the deletion emptied go too, up to (not including) SRC.
-            var folders = Set(result.parts.flatMap { $0.files.filter { !Storage.isS3($0.path) }.map { parentDirectory($0.path) } })
-            while let deepest = folders.max(by: { $0.count < $1.count }) {
-                folders.remove(deepest)
-                guard deepest.count > source.count, deepest.hasPrefix(source + "/"), removeEmptyFolder(deepest) else { continue }
-                folders.insert(parentDirectory(deepest))
-            }
+            removeEmptiedFolders(
+                Set(result.parts.flatMap { $0.files.filter { !Storage.isS3($0.path) }.map { parentDirectory($0.path) } }), under: source)
+            cleanup.markCommitted("the outputs were committed and are in place; the sources were deleted")
         }
     }
     return result
@@ -211,6 +224,11 @@ private func planGroup(
         }
         let key = try groupKey(captures: captures, template: options.nameTemplate, path: file.path)
         guard !key.isEmpty else { throw .group("\(file.path): the group key is empty; check the --group-by captures") }
+        // The name is a path relative to DEST: it must stay inside it (and its lock and checks).
+        if key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            throw .group("\(file.path): the output name '\(key)' is not a path inside DEST (no leading '/', "
+                + "no empty, '.' or '..' segments); check --name and the --group-by captures")
+        }
         if let size = previous[file.relativePath], size == file.size {
             alreadyGrouped += 1
             continue

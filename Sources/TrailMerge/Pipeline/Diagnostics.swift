@@ -10,6 +10,8 @@ struct KeySample {
     private(set) var paths: Set<String> = []
     private(set) var documentsWithRecordsArray = 0
     private(set) var documents = 0
+    /// Dotted key paths of the documents themselves whose values are arrays (`--records` candidates).
+    private(set) var arrayPaths: Set<String> = []
 
     /// Reads up to `maxBytes` of decoded input from the first files and collects key paths from
     /// up to `maxRecords` records. Unreadable files are passed over: this is only for hints.
@@ -36,6 +38,7 @@ struct KeySample {
             bytesLeft -= bytes.count
             for document in KeySample.documents(in: bytes) {
                 documents += 1
+                collectArrays(document, prefix: "", depth: 0)
                 var recordList: [Any] = []
                 if recordsPath == "." {
                     recordList = [document]
@@ -82,6 +85,19 @@ struct KeySample {
                 }
             }
         }
+    }
+
+    private mutating func collectArrays(_ value: Any, prefix: String, depth: Int) {
+        guard depth < 4, let object = value as? [String: Any] else { return }
+        for (key, child) in object {
+            let path = prefix.isEmpty ? key : prefix + "." + key
+            if child is [Any] { arrayPaths.insert(path) } else { collectArrays(child, prefix: path, depth: depth + 1) }
+        }
+    }
+
+    /// The document array path closest to `path` (a `--records` that matched nothing), if any.
+    func arraySuggestion(for path: String) -> String? {
+        closest(path, in: arrayPaths.filter { $0 != path }.sorted())
     }
 
     /// The seen path closest to `path`, as a suggestion.

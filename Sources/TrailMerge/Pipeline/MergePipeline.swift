@@ -31,6 +31,8 @@ public func runMerge(
         let outputFile = options.output == "-" ? nil : try outputs.stage(options.output, role: "output")
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
+        let free = ExternalSorter.freeDescriptors()
+        guard free >= 4 else { throw .writeFailed(path: options.tempDirectory, reason: lowDescriptorLimitReason(free: free)) }
         var sources: [SortedRunSource] = []
         var stats = RunStats()
         for path in options.inputs {

@@ -162,6 +162,12 @@ public func runProcess(
         }
         let statsFile = try options.statsPath.map { (path) throws(TrailMergeError) in try outputs.stage(path, role: "--stats") }
         startRun(outputs: outputs, sorter: sorter, tempFolder: options.tempDirectory, events: events)
+        // A low `ulimit -n`: fewer reading threads (each holds an input and a run being spilled),
+        // so the descriptors the run already holds and the merge's two inputs and run file fit.
+        var options = options
+        let free = ExternalSorter.freeDescriptors()
+        guard free >= 4 else { throw .writeFailed(path: options.tempDirectory, reason: lowDescriptorLimitReason(free: free)) }
+        options.threads = max(1, min(options.threads, (free - 2) / 2))
         var stats = try readAndMerge(
             options, plan: plan, selection: selection, layout: layout, sorter: sorter, outputFiles: outputFiles,
             partitions: partitionColumns.isEmpty ? nil : (outputs, partitionColumns), storage: storage,
@@ -208,6 +214,28 @@ struct RecordSelection {
     }
 }
 
+/// Checks, without writing anything, every destination a `process` run would write (the output
+/// or its split parts, the stats file) and the temp folder: what `--dry-run` checks.
+public func checkProcessDestinations(_ options: ProcessOptions) throws(TrailMergeError) {
+    if options.output != "-" {
+        if let points = options.splitPoints {
+            for index in 0...points.count { try OutputSet.check(splitOutputName(options.output, index), role: "output") }
+        } else {
+            try OutputSet.check(options.output, role: "output")
+        }
+    }
+    if let path = options.statsPath { try OutputSet.check(path, role: "--stats") }
+    try TempDirectory.check(options.tempDirectory)
+}
+
+/// Why a run cannot go on with `free` descriptors left under `ulimit -n`.
+func lowDescriptorLimitReason(free: Int) -> String {
+    var limit = rlimit()
+    let soft = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? "\(limit.rlim_cur)" : "?"
+    return "the open-file limit (ulimit -n \(soft)) leaves \(plural(max(0, free), "descriptor")) besides the ones the run "
+        + "holds, and sorting needs at least 4; raise it with ulimit -n"
+}
+
 /// The end of every run: the time taken, the stats file written, and all outputs committed together.
 func finishRun(_ stats: inout RunStats, started: ContinuousClock.Instant, statsFile: StagedFile?, outputs: OutputSet) throws(TrailMergeError) {
     stats.seconds = secondsSince(started)
@@ -223,15 +251,47 @@ func startRun(outputs: OutputSet, sorter: ExternalSorter, tempFolder: String, ev
     var reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: tempFolder)
     reclaimed.bytes += outputs.reclaimed.bytes
     reclaimed.pids += outputs.reclaimed.pids
+    reclaimed.refused += outputs.reclaimed.refused
+    reclaimed.deletedSources += outputs.reclaimed.deletedSources
     if let notice = reclaimed.notice { events(.notice(notice)) }
+    if let warning = reclaimed.warning { events(.warning(warning)) }
 }
 
-/// The files `process` reads: the walked inputs, then the `--files-from` list as given.
-/// `skipped` receives the walked files that `--src-pattern` rejected.
-/// `pruned` receives the date folders that `--since`/`--until` left out.
+/// The files `process` reads: the walked inputs, then the `--files-from` list as given, each file
+/// once (identity by resolved path: the first occurrence is kept). `skipped` receives the walked
+/// files that `--src-pattern` rejected; `pruned` the date folders that `--since`/`--until` left
+/// out; `duplicates` the number of files dropped for being given again (and one of them), when
+/// there are any.
 public func processInputFiles(
     _ options: ProcessOptions, storage: Storage? = nil, skipped: (SourceFile) -> Void = { _ in },
-    pruned: (String) -> Void = { _ in }
+    pruned: (String) -> Void = { _ in }, duplicates: (Int, String) -> Void = { _, _ in }
+) throws(TrailMergeError) -> [SourceFile] {
+    let files = try listInputFiles(options, storage: storage, skipped: skipped, pruned: pruned)
+    var seen = Set<String>()
+    var kept: [SourceFile] = []
+    kept.reserveCapacity(files.count)
+    var example: String?
+    for file in files {
+        if seen.insert(resolvedIdentity(file.path)).inserted {
+            kept.append(file)
+        } else if example == nil {
+            example = file.path
+        }
+    }
+    if let example { duplicates(files.count - kept.count, example) }
+    return kept
+}
+
+/// The path with every symbolic link, `.` and `..` resolved (an `s3://` URL as is).
+private func resolvedIdentity(_ path: String) -> String {
+    if Storage.isS3(path) { return path }
+    guard let resolved = realpath(path, nil) else { return absolutePath(path) }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
+private func listInputFiles(
+    _ options: ProcessOptions, storage: Storage?, skipped: (SourceFile) -> Void, pruned: (String) -> Void
 ) throws(TrailMergeError) -> [SourceFile] {
     let storage = storage ?? Storage(s3: options.s3)
     let walker = SourceWalker(
@@ -277,7 +337,10 @@ private func readAndMerge(
     var skippedByPattern: [SourceFile] = []
     var prunedFolders = 0
     let files = try processInputFiles(
-        options, storage: storage, skipped: { skippedByPattern.append($0) }, pruned: { _ in prunedFolders += 1 })
+        options, storage: storage, skipped: { skippedByPattern.append($0) }, pruned: { _ in prunedFolders += 1 }
+    ) { count, example in
+        events(.warning("\(plural(count, "input file")) given more than once dropped (each file is read once; e.g. \(example))"))
+    }
     if files.isEmpty && !options.allowEmpty {
         throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
     }
@@ -464,9 +527,9 @@ func encodedRow(_ row: UnsafePointer<UInt8>, _ length: Int, precedes bound: [UIn
 
 /// The message for a run in which no file matched: what was seen and what skipped it.
 func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePattern?, group: Bool = false) -> String {
-    let places = inputs.count == 1 ? inputs[0] : "the \(inputs.count) inputs"
+    let places = inputs.isEmpty ? "the --files-from list" : inputs.count == 1 ? inputs[0] : "the \(inputs.count) inputs"
     guard let example = skipped.first else {
-        return "no input files: \(places) holds no files "
+        return "no input files: \(places) \(inputs.count > 1 ? "hold" : "holds") no files "
             + (group ? "(use --allow-empty to exit 0 anyway)" : "(use --allow-empty to write an empty output anyway)")
     }
     return "no input files: \(plural(skipped.count, "file")) seen under \(places), all skipped by --src-pattern "
@@ -493,6 +556,7 @@ private func unmatchedPathWarnings(
         let first = workers.compactMap(\.firstDocumentWithoutRecords).min { $0.file < $1.file }
         var text = "\(plural(withoutRecords, "document")) without a '\(options.recordsPath)' array gave no records"
         if let first { text += " (the first: \(first.place))" }
+        if let suggestion = keys().arraySuggestion(for: options.recordsPath) { text += "; did you mean --records '\(suggestion)'?" }
         if eventLike > 0 {
             text += "; \(eventLike) of them look like events themselves (eventTime or eventName at the top level): "
                 + "for one event per document (NDJSON) use --records ."
@@ -502,7 +566,7 @@ private func unmatchedPathWarnings(
     let holding = workers.reduce(0) { $0 + $1.recordsHoldingRecordsArray }
     if options.recordsPath == "." && holding > 0 {
         warnings.append(
-            "--records .: \(holding) of \(plural(records, "record")) hold a top-level 'Records' array, so they look like "
+            "--records .: \(holding) of \(plural(records, "record")) \(holding == 1 ? "holds" : "hold") a top-level 'Records' array, so they look like "
                 + "CloudTrail documents rather than events; drop --records . to read the events inside (the default is --records Records)")
     }
     guard records > 0 else { return warnings }

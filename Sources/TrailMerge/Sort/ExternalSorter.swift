@@ -27,6 +27,30 @@ final class ExternalSorter: @unchecked Sendable {
         return max(2, min(16, available / 2))
     }
 
+    /// Descriptors this process can still open: the soft `ulimit -n` minus those open now (stdio,
+    /// outputs, journal, locks, the runtime's own, inputs being read).
+    static func freeDescriptors() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1 << 20 }
+        let cap = Int(min(limit.rlim_cur, 1 << 20))
+        guard let dir = opendir("/proc/self/fd") else { return cap - 24 }
+        var open = 0
+        let own = dirfd(dir)
+        while let entry = readdir(dir) {
+            // Descriptors at or above the limit (inherited) do not take the numbers new ones get.
+            let number = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                raw.prefix { $0 != 0 }.reduce(0) { ($1 >= 0x30 && $1 <= 0x39) ? $0 * 10 + Int($1 - 0x30) : -1 << 40 }
+            }
+            if number >= 0 && number < cap && number != Int(own) { open += 1 }
+        }
+        closedir(dir)
+        return cap - open
+    }
+
+    /// The fan-in for a merge starting now: at most `fanIn`, and within the descriptors left (one
+    /// is kept for the pass's run file, one spare), never below 2.
+    func currentFanIn() -> Int { max(2, min(fanIn, ExternalSorter.freeDescriptors() - 2)) }
+
     /// Sorts the rows of `arena` in `range` (all by default) and writes them as a new run file.
     /// - Returns: the run's path.
     func spill(_ arena: RowArena, range: Range<Int>? = nil) throws(TrailMergeError) -> String {
@@ -49,7 +73,8 @@ final class ExternalSorter: @unchecked Sendable {
     /// Merges the in-memory arenas (already sorted) and the run files into `emit`.
     /// - Returns: the number of merge passes, the final one included.
     /// The number of passes `merge` makes over `runs` run files (the final pass included).
-    func passCount(runs: Int) -> Int {
+    func passCount(runs: Int, fanIn: Int? = nil) -> Int {
+        let fanIn = fanIn ?? self.fanIn
         var pending = runs
         var passes = 1
         while pending > fanIn {
@@ -75,7 +100,8 @@ final class ExternalSorter: @unchecked Sendable {
     ) throws(TrailMergeError) -> Int {
         var pending = sources
         var passes = 0
-        let totalPasses = passCount(runs: sources.count)
+        let fanIn = currentFanIn()
+        let totalPasses = passCount(runs: sources.count, fanIn: fanIn)
         let rowsIn = { (runs: [SortedRunSource]) -> Int in
             self.runRows.withLock { table in
                 runs.reduce(0) { total, run in

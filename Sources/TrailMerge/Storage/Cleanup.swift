@@ -30,6 +30,21 @@ public final class Cleanup: Sendable {
     func register(remote name: String, undo: @escaping @Sendable () -> Void) { remote.withLock { $0[name] = undo } }
     func forgetRemote(_ name: String) { _ = remote.withLock { $0.removeValue(forKey: name) } }
 
+    /// What the run has made final, once its commit is done (a signal then must not say that no
+    /// output was written).
+    private let committed = Locked<String?>(nil)
+    /// Records that the outputs are committed; `detail` says what else is settled.
+    func markCommitted(_ detail: String = "the outputs were committed and are in place") {
+        committed.withLock { $0 = detail }
+    }
+
+    /// The one line for an interruption by `signal`: before the commit nothing was written; after
+    /// it, what was committed (and, for `group --delete-on-success`, whether the sources went).
+    public func interruptionMessage(signal: Int32) -> String {
+        guard let detail = committed.withLock({ $0 }) else { return TrailMergeError.interrupted(signal: signal).description }
+        return "interrupted by signal \(signal) after the commit: \(detail); temporary files removed"
+    }
+
     /// Removes every registered path (used on failure and on signals).
     public func removeAll() {
         let all = paths.withLock { dict -> [String: Kind] in

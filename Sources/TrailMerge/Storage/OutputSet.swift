@@ -14,8 +14,14 @@ import Glibc
 public struct FaultPlan: Sendable, Equatable {
     /// Make the rename of the staged file with this index (in staging order) fail.
     public var failRename: Int?
+    /// `group --delete-on-success`: stop dead after deleting this many sources, as a SIGKILL would
+    /// (the journal is left behind, unlocked).
+    public var killAfterDeleting: Int?
 
-    public init(failRename: Int? = nil) { self.failRename = failRename }
+    public init(failRename: Int? = nil, killAfterDeleting: Int? = nil) {
+        self.failRename = failRename
+        self.killAfterDeleting = killAfterDeleting
+    }
 }
 
 /// One output being written under a temporary name (locally), or as an S3 upload that only
@@ -26,6 +32,8 @@ final class StagedFile {
     let writer: BufferedWriter
     /// For `s3://` outputs: the upload the writer feeds.
     let upload: S3UploadWriter?
+    /// A FIFO, device or socket written directly (no temp file, no rename).
+    var isStream = false
 
     fileprivate init(finalPath: String, tempPath: String, writer: BufferedWriter, upload: S3UploadWriter? = nil) {
         self.finalPath = finalPath
@@ -75,6 +83,8 @@ final class OutputSet {
         let found = reclaimAbandoned(outputFolders: [folder], tempFolder: nil)
         reclaimed.bytes += found.bytes
         reclaimed.pids += found.pids
+        reclaimed.refused += found.refused
+        reclaimed.deletedSources += found.deletedSources
     }
 
     /// The run's journal, created on first use; every temp path is written to it before it exists.
@@ -100,6 +110,32 @@ final class OutputSet {
         journal?.append((made ? "spill " : "not-spill ") + absolutePath(folder))
     }
 
+    /// True once `journalDeletions` listed sources: the journal outlives the commit until
+    /// `deletionsDone`.
+    private var holdJournal = false
+
+    /// Lists in the journal, before the commit, the sources `group --delete-on-success` deletes
+    /// once it is done (under `root`). A run killed while deleting leaves the journal, whose
+    /// commit is complete, and the next run deletes the rest.
+    func journalDeletions(_ paths: [String], root: String) {
+        guard !paths.isEmpty, let journal else { return }
+        var text = "delete-root " + escapeJournalPath(absolutePath(root))
+        for path in paths { text += "\ndelete " + escapeJournalPath(absolutePath(path)) }
+        journal.append(text)
+        holdJournal = true
+    }
+
+    /// Ends the journal kept by `journalDeletions`, once the sources are deleted.
+    func deletionsDone() { closeJournal() }
+
+    /// What a SIGKILL leaves (tests): the journal stays, unlocked.
+    func abandonJournalAsIfKilled() {
+        guard let journal else { return }
+        cleanup.forget(journal.path)
+        journal.abandonAsIfKilled()
+        self.journal = nil
+    }
+
     /// Ends the journal: the run's files are all committed or all removed.
     private func closeJournal() {
         guard let journal else { return }
@@ -122,6 +158,11 @@ final class OutputSet {
         }
         if path.hasSuffix("/") {
             throw .writeFailed(path: path, reason: "the \(role) path must name a file, not a folder")
+        }
+        let (path, stream) = outputTarget(path)
+        if stream {
+            guard access(path, W_OK) == 0 else { throw .writeFailed(path: path, reason: "the \(role) is not writable") }
+            return
         }
         if let status = try? fileStatus(path), status.kind == .directory {
             throw .writeFailed(path: path, reason: "the \(role) path is a folder; name a file")
@@ -170,11 +211,19 @@ final class OutputSet {
     /// Two destinations of one run naming the same file is an error (one would replace the other).
     func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
         try OutputSet.check(path, role: role, createFolders: createFolders)
-        let identity = Storage.isS3(path) ? path : canonicalPath(path)
+        let identity = Storage.isS3(path) ? path : canonicalPath(outputTarget(path).path)
         if let other = staged.firstIndex(where: { (Storage.isS3($0.finalPath) ? $0.finalPath : canonicalPath($0.finalPath)) == identity }) {
             throw .usage("\(path): the \(role) path is also the \(roles[other]) of this run; give them different names")
         }
         if Storage.isS3(path) { return try stageUpload(path, role: role) }
+        let (path, stream) = outputTarget(path)
+        if stream {
+            roles.append(role)
+            let file = StagedFile(finalPath: path, tempPath: path, writer: try BufferedWriter(streamingTo: path))
+            file.isStream = true
+            staged.append(file)
+            return file
+        }
         roles.append(role)
         reclaimBeforeCreating(near: path)
         let folder = parentDirectory(path)
@@ -231,6 +280,8 @@ final class OutputSet {
     }
 
     /// `mkdir -p`, remembering each folder it made so a failed run can remove them again.
+    private var unrecordedFolders: [String] = []
+
     private func makeFolders(_ path: String) throws(TrailMergeError) {
         if path.isEmpty || path == "." || path == "/" { return }
         if let status = try? fileStatus(path) {
@@ -247,8 +298,13 @@ final class OutputSet {
         if made {
             createdFolders.append(path)
             // Recorded once it exists (the journal may live in it); a kill in between leaves at
-            // most an empty folder.
-            try record("folder \(absolutePath(path))", near: path + "/x")
+            // most an empty folder. Folders made above a DEST that does not exist yet wait until
+            // the journal's own folder exists.
+            unrecordedFolders.append(path)
+            if journal != nil || (try? fileStatus(journalFolder ?? path))?.kind == .directory {
+                for folder in unrecordedFolders { try record("folder \(absolutePath(folder))", near: folder + "/x") }
+                unrecordedFolders = []
+            }
         } else if errno != EEXIST {
             throw .writeFailed(path: path, reason: "cannot create folder: \(errnoText())")
         }
@@ -282,17 +338,23 @@ final class OutputSet {
         let cleanup = self.cleanup
         let result: Result<Void, TrailMergeError> = cleanup.withSignalsDeferred {
             var done: [(file: StagedFile, backup: String?)] = []
-            for (index, file) in staged.enumerated() where file.upload == nil {
+            for (index, file) in staged.enumerated() where file.upload == nil && !file.isStream {
                 var backup: String? = nil
-                if (try? fileStatus(file.finalPath)) != nil {
+                // A folder (or a FIFO, device, socket) that appeared at the final name during the
+                // run is not replaced, nor moved aside: the commit fails and rolls back.
+                let kind = linkStatus(file.finalPath)?.kind
+                let changed = kind == .directory ? "it has become a folder" : kind == .other ? "it is no longer a regular file" : nil
+                if changed == nil, (try? fileStatus(file.finalPath)) != nil {
                     let name = parentDirectory(file.finalPath) + "/.\(baseName(file.finalPath)).bak-\(randomToken())"
                     journal?.append("backup \(absolutePath(name))")
                     // A hard link keeps the old file in place until the rename replaces it; where
                     // links are not supported, moving it aside still lets a rollback restore it.
                     if link(file.finalPath, name) == 0 || rename(file.finalPath, name) == 0 { backup = name }
                 }
-                journal?.append("rename \(absolutePath(file.tempPath))\t\(absolutePath(file.finalPath))\t\(backup.map(absolutePath) ?? "-")")
-                let failed = faults.failRename == index ? "injected fault" : (rename(file.tempPath, file.finalPath) == 0 ? nil : errnoText())
+                if changed == nil {
+                    journal?.append("rename \(absolutePath(file.tempPath))\t\(absolutePath(file.finalPath))\t\(backup.map(absolutePath) ?? "-")")
+                }
+                let failed = changed ?? (faults.failRename == index ? "injected fault" : (rename(file.tempPath, file.finalPath) == 0 ? nil : errnoText()))
                 if let reason = failed {
                     if let backup { removeFile(backup) }
                     // Roll back: restore replaced files, remove new ones, newest first.
@@ -308,6 +370,7 @@ final class OutputSet {
                 done.append((file, backup))
             }
             journal?.append("done")
+            cleanup.markCommitted()
             for (_, backup) in done { if let backup { removeFile(backup) } }
             return .success(())
         }
@@ -317,7 +380,7 @@ final class OutputSet {
         }
         // Durability: the folder entries reach the disk before the run reports success.
         var folders: [String] = []
-        for file in staged where file.upload == nil {
+        for file in staged where file.upload == nil && !file.isStream {
             let folder = parentDirectory(file.finalPath)
             if !folders.contains(folder) { folders.append(folder) }
             cleanup.forget(file.tempPath)
@@ -325,7 +388,12 @@ final class OutputSet {
         for folder in folders + createdFolders.map(parentDirectory) { syncFolder(folder) }
         for folder in createdFolders { cleanup.forget(folder) }
         for file in published { cleanup.forgetRemote(file.finalPath) }
-        closeJournal()
+        if holdJournal, let journal {
+            // Left on a signal too: the deletion it lists is then finished by the next run.
+            cleanup.forget(journal.path)
+        } else {
+            closeJournal()
+        }
         finished = true
     }
 
@@ -377,14 +445,16 @@ final class OutputSet {
                 continue
             }
             try? file.writer.close(sync: false)
+            if file.isStream { continue }
             removeFile(file.tempPath)
             cleanup.forget(file.tempPath)
         }
+        // The journal first: it may live in a folder the run created, which is then empty.
+        closeJournal()
         for folder in createdFolders.reversed() {
             _ = rmdir(folder)
             cleanup.forget(folder)
         }
-        closeJournal()
     }
 }
 
@@ -437,6 +507,29 @@ final class FolderLock {
     }
 
     deinit { release() }
+}
+
+/// Where an output at `path` is written: a symbolic link is followed to its target (which is
+/// staged and replaced; the link stays), and `stream` is true when the target is a FIFO, device
+/// or socket, or is reached through `/proc` (`/dev/stdout`, `/dev/fd/N`): those are written
+/// directly, like `-o -`, never replaced.
+func outputTarget(_ path: String) -> (path: String, stream: Bool) {
+    var current = path
+    for _ in 0..<40 {
+        guard let status = linkStatus(current) else { return (current, false) }
+        if current.hasPrefix("/proc/") { return (current, true) }
+        switch status.kind {
+        case .other: return (current, true)
+        case .file, .directory: return (current, false)
+        case .symlink:
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n > 0 else { return (current, false) }
+            let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = target.hasPrefix("/") ? target : parentDirectory(current) + "/" + target
+        }
+    }
+    return (current, false)  // a loop of links: creating a file there fails with a clear message
 }
 
 /// `path` with its folder resolved (symbolic links, `.`, `..`), to tell when two paths name one file.

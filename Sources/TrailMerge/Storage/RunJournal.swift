@@ -59,6 +59,13 @@ final class OwnerLock {
         text.withUTF8 { bytes in _ = write(fd, bytes.baseAddress, bytes.count) }
     }
 
+    /// Lets go of the lock and leaves the file, as a killed run does (tests).
+    func abandonAsIfKilled() {
+        guard fd >= 0 else { return }
+        _ = close(fd)
+        fd = -1
+    }
+
     /// Removes the lock file and releases the lock.
     func release() {
         guard fd >= 0 else { return }
@@ -86,9 +93,17 @@ struct AbandonedLock {
 
     /// Opens `path` and returns it when it is a trailmerge lock file of this host whose owner is
     /// gone (its lock can be taken); nil otherwise (live, foreign, or not ours).
+    /// Only a regular file owned by this run's user is trusted: anyone who can write into a
+    /// shared folder can forge the text of a lock file, not its owner.
     static func take(_ path: String) -> AbandonedLock? {
-        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+        // O_NONBLOCK: a FIFO planted under a lock file's name must not hang the run.
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid() else {
+            _ = close(fd)
+            return nil
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             _ = close(fd)
             return nil
@@ -122,31 +137,80 @@ struct AbandonedLock {
 struct Reclaimed {
     var bytes = 0
     var pids: [String] = []
+    /// Paths a dead run's journal listed that its rules do not allow removing (not a name
+    /// trailmerge gives, not a regular file or folder of this user, a symbolic link): left alone.
+    var refused: [String] = []
+    /// Sources a killed `group --delete-on-success` had committed and not yet deleted, deleted now.
+    var deletedSources = 0
 
     var notice: String? {
         var pids: [String] = []
         for pid in self.pids where !pids.contains(pid) { pids.append(pid) }
         guard !pids.isEmpty else { return nil }
         let owners = pids.count == 1 ? "a killed run (pid \(pids[0]))" : "\(pids.count) killed runs (pids \(pids.joined(separator: ", ")))"
-        return "removed \(formatSize(bytes)) left by \(owners)"
+        let deleted = deletedSources == 0 ? "" :
+            "; deleted the \(plural(deletedSources, "source")) its committed --delete-on-success had not deleted yet"
+        return "removed \(formatSize(bytes)) left by \(owners)" + deleted
+    }
+
+    /// The warning about refused paths, if any.
+    var warning: String? {
+        guard let first = refused.first else { return nil }
+        return "left alone \(plural(refused.count, "path")) listed by a killed run's journal that trailmerge does not "
+            + "create or own (e.g. \(first))"
     }
 }
 
-/// Size of a file, 0 when it is gone.
-private func sizeOf(_ path: String) -> Int { (try? fileStatus(path))?.size ?? 0 }
+/// The names a run gives its files: `.NAME.tmp-XXXXXXXX` and `.NAME.bak-XXXXXXXX` beside an
+/// output, `trailmerge-XXXXXX` for a spill folder (X: `randomToken` letters and digits).
+enum RunNames {
+    private static func isToken<C: Collection<UInt8>>(_ text: C, length: Int) -> Bool {
+        text.count == length && text.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
+    }
+
+    /// True for `.FINAL.tmp-XXXXXXXX` (`kind` "tmp") or `.FINAL.bak-XXXXXXXX` (`kind` "bak"); any
+    /// FINAL when `final` is nil.
+    static func isStaging(_ name: String, kind: String, of final: String? = nil) -> Bool {
+        let bytes = Array(name.utf8)
+        let marker = Array(("." + kind + "-").utf8)
+        let tail = marker.count + 8
+        guard bytes.count > tail + 1, bytes[0] == 0x2E, !name.contains("/") else { return false }
+        let stem = bytes[1..<(bytes.count - tail)]
+        guard Array(bytes[(bytes.count - tail)..<(bytes.count - 8)]) == marker, isToken(bytes.suffix(8), length: 8) else {
+            return false
+        }
+        return final.map { Array(stem) == Array($0.utf8) } ?? true
+    }
+
+    static func isSpillFolder(_ name: String) -> Bool {
+        name.hasPrefix("trailmerge-") && isToken(name.utf8.dropFirst(11), length: 6)
+    }
+}
+
+/// The entry at `path` when it is of `kind` and owned by this run's user (never following a link).
+private func owned(_ path: String, _ kind: LinkStatus.Kind) -> LinkStatus? {
+    guard let status = linkStatus(path), status.kind == kind, status.owner == geteuid() else { return nil }
+    return status
+}
 
 /// Undoes what a dead run's journal lists: rolls back a commit it had started (restoring
 /// backups, removing outputs it had renamed into place), removes its temp files and backups,
-/// and the folders it created if they are empty.
+/// and the folders it created if they are empty. Only what the journal's rules allow is touched:
+/// temp and backup files under trailmerge's names, regular files and folders of this user, spill
+/// folders named `trailmerge-XXXXXX`; links are never followed; anything else is left alone.
 private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) {
     var temps: [String] = []
     var backups: [String] = []
     var folders: [String] = []
     var spills: [String] = []
     var renames: [(temp: String, final: String, backup: String?)] = []
+    var deleteRoot: String?
+    var deletes: [String] = []
     var done = false
     for line in journal.lines {
-        if line.hasPrefix("temp ") { temps.append(String(line.dropFirst(5))) }
+        if line.hasPrefix("delete-root ") { deleteRoot = unescapeJournalPath(line.dropFirst(12)) }
+        else if line.hasPrefix("delete ") { deletes.append(unescapeJournalPath(line.dropFirst(7))) }
+        else if line.hasPrefix("temp ") { temps.append(String(line.dropFirst(5))) }
         else if line.hasPrefix("backup ") { backups.append(String(line.dropFirst(7))) }
         else if line.hasPrefix("folder ") { folders.append(String(line.dropFirst(7))) }
         else if line.hasPrefix("spill ") { spills.append(String(line.dropFirst(6))) }
@@ -156,29 +220,69 @@ private func recover(_ journal: AbandonedLock, into reclaimed: inout Reclaimed) 
             if parts.count == 3 { renames.append((parts[0], parts[1], parts[2] == "-" ? nil : parts[2])) }
         } else if line == "done" { done = true }
     }
+    func refuse(_ path: String) { if linkStatus(path) != nil { reclaimed.refused.append(path) } }
     if !done {
         // The commit did not finish: put back what its renames replaced, newest first.
-        for rename in renames.reversed() where (try? fileStatus(rename.temp)) == nil {
-            if let backup = rename.backup, (try? fileStatus(backup)) != nil {
+        for rename in renames.reversed() where linkStatus(rename.temp) == nil {
+            let folder = parentDirectory(rename.final)
+            let final = baseName(rename.final)
+            // A rename a run made: of a temp file it listed, beside its final name.
+            guard rename.final.hasPrefix("/"), temps.contains(rename.temp), parentDirectory(rename.temp) == folder,
+                RunNames.isStaging(baseName(rename.temp), kind: "tmp", of: final),
+                rename.backup.map({ parentDirectory($0) == folder && RunNames.isStaging(baseName($0), kind: "bak", of: final) }) ?? true
+            else {
+                refuse(rename.final)
+                continue
+            }
+            if let backup = rename.backup, owned(backup, .file) != nil {
                 _ = Glibc.rename(backup, rename.final)
-            } else {
-                reclaimed.bytes += sizeOf(rename.final)
+            } else if let status = owned(rename.final, .file) {
+                reclaimed.bytes += status.size
                 removeFile(rename.final)
+            } else {
+                refuse(rename.final)
             }
         }
     }
-    for path in temps + backups where (try? fileStatus(path)) != nil {
-        reclaimed.bytes += sizeOf(path)
-        removeFile(path)
+    for (paths, kind) in [(temps, "tmp"), (backups, "bak")] {
+        for path in paths {
+            guard RunNames.isStaging(baseName(path), kind: kind), let status = owned(path, .file) else {
+                refuse(path)
+                continue
+            }
+            reclaimed.bytes += status.size
+            removeFile(path)
+        }
     }
-    for folder in folders.sorted(by: { $0.count > $1.count }) { removeEmptyFolder(folder) }
-    for spill in spills { reclaimSpillFolder(spill, listedByDeadJournal: true, into: &reclaimed) }
+    if done, let root = deleteRoot, root.hasPrefix("/"), root.count > 1 {
+        // The commit is complete and `group --delete-on-success` was deleting its sources: roll
+        // the deletion forward (only files and links under SRC, never followed), so a re-run
+        // does not group them again.
+        var emptied = Set<String>()
+        for path in deletes where path.hasPrefix(root + "/") {
+            emptied.insert(parentDirectory(path))
+            guard let status = linkStatus(path), status.kind == .file || status.kind == .symlink else { continue }
+            if unlink(path) == 0 { reclaimed.deletedSources += 1 }
+        }
+        removeEmptiedFolders(emptied, under: root)
+    }
+    for folder in folders.sorted(by: { $0.count > $1.count }) where owned(folder, .directory) != nil {
+        removeEmptyFolder(folder)
+    }
+    for spill in spills {
+        guard RunNames.isSpillFolder(baseName(spill)) else {
+            refuse(spill)
+            continue
+        }
+        reclaimSpillFolder(spill, listedByDeadJournal: true, into: &reclaimed)
+    }
     reclaimed.pids.append(journal.pid)
     journal.remove()
 }
 
 /// Reclaims what dead runs left in `folders`: journals beside outputs and spill folders
-/// (`trailmerge-XXXXXX` holding `owner.lock`). Never touches a live run's files.
+/// (`trailmerge-XXXXXX` holding `owner.lock`). Never touches a live run's files, nor lock files
+/// of another user.
 func reclaimAbandoned(outputFolders: [String], tempFolder: String?) -> Reclaimed {
     var reclaimed = Reclaimed()
     var seen = Set<String>()
@@ -189,25 +293,67 @@ func reclaimAbandoned(outputFolders: [String], tempFolder: String?) -> Reclaimed
         }
     }
     if let tempFolder, let names = try? listDirectory(tempFolder) {
-        for name in names where name.hasPrefix("trailmerge-") { reclaimSpillFolder(tempFolder + "/" + name, into: &reclaimed) }
+        for name in names where RunNames.isSpillFolder(name) { reclaimSpillFolder(tempFolder + "/" + name, into: &reclaimed) }
     }
     return reclaimed
 }
 
-/// Removes a dead run's spill folder: one holding an `owner.lock` nobody holds, or, when a dead
-/// run's journal lists it, one the run was killed in before its `owner.lock` existed.
+/// Removes a dead run's spill folder: a real folder of this user holding an `owner.lock` of this
+/// user that nobody holds, or, when a dead run's journal lists it, one the run was killed in
+/// before its `owner.lock` existed. Links inside are unlinked, never followed.
 private func reclaimSpillFolder(_ folder: String, listedByDeadJournal: Bool = false, into reclaimed: inout Reclaimed) {
-    guard (try? fileStatus(folder))?.kind == .directory else { return }
+    guard linkStatus(folder) != nil else { return }
+    guard owned(folder, .directory) != nil else {
+        if listedByDeadJournal { reclaimed.refused.append(folder) }
+        return
+    }
     let owner = AbandonedLock.take(folder + "/owner.lock")
     if owner == nil {
         // Live (its lock is held), or not provably ours, unless the dead journal lists it and it
         // has no owner.lock at all.
-        guard listedByDeadJournal, (try? fileStatus(folder + "/owner.lock")) == nil else { return }
+        guard listedByDeadJournal, linkStatus(folder + "/owner.lock") == nil else { return }
     }
     if let files = try? listDirectory(folder) {
-        for file in files where file != "owner.lock" { reclaimed.bytes += sizeOf(folder + "/" + file) }
+        for file in files where file != "owner.lock" { reclaimed.bytes += linkStatus(folder + "/" + file)?.size ?? 0 }
     }
     owner?.remove()
     removeTree(folder)
     if let owner { reclaimed.pids.append(owner.pid) }
+}
+
+/// Removes the folders in `folders` that are empty, and then their parents, up to (not
+/// including) `root`.
+func removeEmptiedFolders(_ folders: Set<String>, under root: String) {
+    var folders = folders
+    while let deepest = folders.max(by: { $0.count < $1.count }) {
+        folders.remove(deepest)
+        guard deepest.count > root.count, deepest.hasPrefix(root + "/"), removeEmptyFolder(deepest) else { continue }
+        folders.insert(parentDirectory(deepest))
+    }
+}
+
+/// A path as one journal line holds it (`%` and line breaks escaped).
+func escapeJournalPath(_ path: String) -> String {
+    guard path.contains("%") || path.contains("\n") else { return path }
+    var text = ""
+    for character in path {
+        switch character {
+        case "%": text += "%25"
+        case "\n": text += "%0A"
+        default: text.append(character)
+        }
+    }
+    return text
+}
+
+func unescapeJournalPath(_ text: Substring) -> String {
+    guard text.contains("%") else { return String(text) }
+    var result = ""
+    var rest = text[...]
+    while let first = rest.first {
+        if rest.hasPrefix("%25") { result += "%"; rest = rest.dropFirst(3) }
+        else if rest.hasPrefix("%0A") { result += "\n"; rest = rest.dropFirst(3) }
+        else { result.append(first); rest = rest.dropFirst() }
+    }
+    return result
 }

@@ -73,6 +73,19 @@ final class BufferedWriter {
         self.buffer = .allocate(capacity: capacity)
     }
 
+    /// Opens an existing FIFO, device or socket for writing as a stream (never created, never
+    /// truncated, never renamed): the output is written straight into it.
+    init(streamingTo path: String, capacity: Int = 1 << 20) throws(TrailMergeError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot open for writing: \(errnoText())") }
+        self.path = path
+        self.fd = fd
+        self.sink = nil
+        self.ownsDescriptor = true
+        self.capacity = capacity
+        self.buffer = .allocate(capacity: capacity)
+    }
+
     /// Writes into `sink`; `name` names it in errors. Closing only flushes (the owner commits).
     init(sink: ByteSink, name: String, capacity: Int = 1 << 20) {
         self.path = name
@@ -211,15 +224,34 @@ func removeFile(_ path: String) {
     _ = unlink(path)
 }
 
-/// Removes a directory tree that this process created (temp dirs hold only plain files).
+/// Removes a directory tree that this process created (temp dirs hold only plain files). Symbolic
+/// links are never followed: a link inside is unlinked, and a `path` that is a link is left alone.
 func removeTree(_ path: String) {
+    guard linkStatus(path)?.kind == .directory else { return }
     if let names = try? listDirectory(path) {
         for name in names {
             let child = path + "/" + name
-            if (try? fileStatus(child))?.kind == .directory { removeTree(child) } else { _ = unlink(child) }
+            if linkStatus(child)?.kind == .directory { removeTree(child) } else { _ = unlink(child) }
         }
     }
     _ = rmdir(path)
+}
+
+/// What `lstat` says about an entry itself (a symbolic link is not followed).
+struct LinkStatus {
+    enum Kind { case file, directory, symlink, other }
+    var kind: Kind
+    var owner: UInt32
+    var size: Int
+}
+
+/// `lstat` of `path`; nil when it does not exist (or cannot be examined).
+func linkStatus(_ path: String) -> LinkStatus? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    let mode = st.st_mode & S_IFMT
+    let kind: LinkStatus.Kind = mode == S_IFREG ? .file : mode == S_IFDIR ? .directory : mode == S_IFLNK ? .symlink : .other
+    return LinkStatus(kind: kind, owner: st.st_uid, size: Int(st.st_size))
 }
 
 /// Creates a directory and its parents (like `mkdir -p`).

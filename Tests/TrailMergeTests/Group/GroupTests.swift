@@ -32,6 +32,57 @@ private func group(_ src: String, _ dest: String, _ configure: (inout GroupOptio
 private func contents(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
 @Suite struct GroupTests {
+    /// Bug 7: `--name '../escape/$1'` wrote outside DEST, past its checks and its lock.
+    @Test(arguments: ["../escape/$1", "/abs/$1", "a//$2", "./$2", "$2/./x", "$2/", "$2/.."])
+    func aNameThatLeavesDestIsAnErrorNamingTheFile(template: String) throws {
+        let folder = TempFolder()
+        let src = makeSource(folder)
+        let error = trailMergeError { _ = try group(src, folder.path + "/trav/dest") { $0.nameTemplate = template } }
+        #expect(error?.description.hasPrefix("\(src)/AWSLogs/111/CloudTrail/") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("is not a path inside DEST") == true, "\(String(describing: error))")
+        #expect(folder.listing().allSatisfy { $0.hasPrefix("src") }, "nothing written: \(folder.listing())")
+    }
+
+    /// Bug 3: a run killed while `--delete-on-success` deletes its sources left them half deleted;
+    /// a re-run grouped the rest again into `-1` parts (events twice). The deletion is journaled
+    /// before the commit and the next run finishes it.
+    @Test func aKilledDeletionIsFinishedByTheNextRunBeforePlanning() throws {
+        let clean = TempFolder()
+        _ = try group(makeSource(clean), clean.path + "/dest") { $0.deleteOnSuccess = true; $0.outputManifest = clean.path + "/m.gz" }
+
+        let folder = TempFolder()
+        let src = makeSource(folder)
+        let dest = folder.path + "/dest"
+        #expect(throws: TrailMergeError.self) {
+            try group(src, dest) {
+                $0.deleteOnSuccess = true
+                $0.outputManifest = folder.path + "/m.gz"
+                $0.faults = FaultPlan(killAfterDeleting: 2)
+            }
+        }
+        #expect(folder.listing().filter { $0.hasPrefix("src/AWSLogs/111/CloudTrail/") && $0.hasSuffix(".json.gz") }.count == 2)
+        #expect(folder.listing().contains { $0.hasPrefix("dest/.trailmerge-run-") }, "the killed run's journal stays")
+
+        let notices = Locked<[String]>([])
+        var o = GroupOptions()
+        o.source = src
+        o.destination = dest
+        o.groupBy = try GroupPattern(dayPattern)
+        o.deleteOnSuccess = true
+        o.outputManifest = folder.path + "/m.gz"
+        o.allowEmpty = true
+        let again = try runGroup(o) { event in if case .notice(let text) = event { notices.withLock { $0.append(text) } } }
+        #expect(again.parts.isEmpty, "nothing is grouped twice")
+        #expect(notices.withLock { $0 }.count == 1)
+        #expect(notices.withLock { $0 }.first?.contains("deleted the 2 sources its committed --delete-on-success had not deleted yet") == true,
+                "\(notices.withLock { $0 })")
+        let names = { (f: TempFolder) in f.listing().filter { !$0.hasPrefix("m.gz") } }
+        #expect(names(folder) == names(clean))
+        for name in clean.listing() where name.hasPrefix("dest/") && name.hasSuffix(".json.gz") {
+            #expect(contents(folder.path + "/" + name) == contents(clean.path + "/" + name))
+        }
+    }
+
     @Test func keysConcatenateTheCapturesAndNamesTakeTheFirstFilesSuffix() throws {
         let folder = TempFolder()
         let result = try group(makeSource(folder), folder.path + "/dest")

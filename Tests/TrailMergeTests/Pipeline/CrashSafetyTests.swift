@@ -174,3 +174,75 @@ private func text(_ path: String) -> String? {
         #expect(listing(folder.path) == ["e.tsv.gz"])
     }
 }
+
+/// Bug 2 (security): lock files are proof only when this user owns them, and even then only the
+/// paths a run could have made are removed, never through a symbolic link.
+@Suite struct ForgedJournalTests {
+    private static let nobody: uid_t = 65534
+
+    private func deadLock(_ lines: [String]) -> String {
+        (["\(OwnerLock.magic) pid=999999 host=\(hostName())"] + lines).joined(separator: "\n") + "\n"
+    }
+
+    @Test func aLockFileOfAnotherUserIsNeverTrusted() throws {
+        guard geteuid() == 0 else { return }  // chown needs root (CI runs the tests as root)
+        let folder = TempFolder()
+        let f = folder.path
+        folder.write("victim.txt", "precious")
+        folder.write("victimdir/file", "precious")
+        let lock = folder.write("shared/.trailmerge-run-evil0001.lock", deadLock(["temp \(f)/victim.txt", "spill \(f)/victimdir"]))
+        #expect(chown(lock, Self.nobody, Self.nobody) == 0)
+        folder.write("tmp/trailmerge-evil01/owner.lock", deadLock([]))
+        #expect(chown(f + "/tmp/trailmerge-evil01/owner.lock", Self.nobody, Self.nobody) == 0)
+        #expect(symlink(f + "/victimdir", f + "/tmp/trailmerge-evil01/run-1") == 0)
+
+        let result = try runCLI(["process", fixturesPath + "/sample", "-o", f + "/shared/out.tsv", "--temp-dir", f + "/tmp"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("removed"), "\(result.stderr)")
+        #expect(text(f + "/victim.txt") == "precious")
+        #expect(text(f + "/victimdir/file") == "precious")
+        #expect(FileManager.default.fileExists(atPath: lock), "a foreign lock file is left alone")
+        #expect(FileManager.default.fileExists(atPath: f + "/tmp/trailmerge-evil01/owner.lock"))
+    }
+
+    @Test func aJournalOfOurOwnRemovesOnlyWhatARunCouldHaveMade() throws {
+        let folder = TempFolder()
+        let f = folder.path
+        folder.write("victim.txt", "precious")
+        folder.write("victimdir/file", "precious")
+        folder.write("out/report.tsv", "precious")
+        folder.write("out/.e.tsv.tmp-aaaaaaaa", "debris")
+        #expect(symlink(f + "/victim.txt", f + "/out/.e.tsv.tmp-bbbbbbbb") == 0)
+        folder.write("out/.trailmerge-run-dead0001.lock", deadLock([
+            "temp \(f)/victim.txt", "temp \(f)/out/.e.tsv.tmp-aaaaaaaa", "temp \(f)/out/.e.tsv.tmp-bbbbbbbb",
+            "backup \(f)/victimdir/file", "spill \(f)/victimdir",
+            // A commit cut midway whose rename names a file no run of ours would have renamed.
+            "rename \(f)/out/.e.tsv.tmp-cccccccc\t\(f)/out/report.tsv\t-",
+            "rename \(f)/.victim.txt.tmp-dddddddd\t\(f)/victim.txt\t-",
+        ]))
+        let reclaimed = reclaimAbandoned(outputFolders: [f + "/out"], tempFolder: nil)
+        #expect(reclaimed.notice?.hasSuffix("left by a killed run (pid 999999)") == true)
+        #expect(text(f + "/victim.txt") == "precious")
+        #expect(text(f + "/victimdir/file") == "precious")
+        #expect(text(f + "/out/report.tsv") == "precious")
+        // A link under a temp name is not a file the run wrote: left alone, its target untouched.
+        #expect(listing(f + "/out") == [".e.tsv.tmp-bbbbbbbb", "report.tsv"])
+        #expect(reclaimed.warning?.hasPrefix("left alone ") == true, "\(String(describing: reclaimed.warning))")
+    }
+
+    @Test func aDeadSpillFolderIsRemovedWithoutFollowingLinks() throws {
+        let folder = TempFolder()
+        let f = folder.path
+        folder.write("victimdir/file", "precious")
+        folder.write("tmp/trailmerge-dead01/owner.lock", deadLock([]))
+        folder.write("tmp/trailmerge-dead01/run-2", "rows")
+        #expect(symlink(f + "/victimdir", f + "/tmp/trailmerge-dead01/run-1") == 0)
+        // A spill-folder name that is itself a link to a folder holding a dead owner.lock.
+        folder.write("victimdir/owner.lock", deadLock([]))
+        #expect(symlink(f + "/victimdir", f + "/tmp/trailmerge-link01") == 0)
+        let reclaimed = reclaimAbandoned(outputFolders: [], tempFolder: f + "/tmp")
+        #expect(reclaimed.pids == ["999999"])
+        #expect(listing(f + "/tmp") == ["trailmerge-link01"])
+        #expect(listing(f + "/victimdir") == ["file", "owner.lock"])
+    }
+}

@@ -158,6 +158,35 @@ private let badInputs: [(String, [UInt8])] = [
         #expect(try Array(Data(contentsOf: URL(fileURLWithPath: out))) == reference.stdout)
     }
 
+    /// Bug 11: under `ulimit -n` 16 the run failed with "cannot create: too many open files"
+    /// (the fan-in ignored the descriptors the run itself holds, and both reading threads spilled
+    /// at once). Now the threads and fan-in fit what is left, and a limit too low for any sort is
+    /// one clear line.
+    @Test func aVeryLowOpenFileLimitLowersThreadsAndFanInOrSaysWhy() throws {
+        let folder = TempFolder()
+        let out = folder.path + "/out.tsv"
+        let stats = folder.path + "/s.json"
+        // Descriptors the test runner may have leaked into the shell are closed first.
+        let closeInherited = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\" 2>/dev/null; done; "
+        let run = { (limit: Int) throws -> ToolResult in
+            try runCLIThrough("/bin/bash", ["-c", closeInherited + "ulimit -n \(limit); exec '\(executablePath)' process '\(fixturesPath)/sample' "
+                + "-o '\(out)' --memory 16KiB --temp-dir '\(folder.path)' --stats '\(stats)' --quiet"])
+        }
+        let low = try run(16)
+        #expect(low.status == 0, "\(low.stderr)")
+        let reference = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--quiet"])
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: out))) == reference.stdout)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as! [String: Any]
+        #expect((json["mergePasses"] as? Int ?? 0) >= 3)
+        try FileManager.default.removeItem(atPath: out)
+        try FileManager.default.removeItem(atPath: stats)
+        let tooLow = try run(11)
+        #expect(tooLow.status == 1)
+        #expect(tooLow.stderr.contains("the open-file limit (ulimit -n 11) leaves "), "\(tooLow.stderr)")
+        #expect(tooLow.stderr.hasSuffix("raise it with ulimit -n\n"))
+        #expect(folder.listing().isEmpty, "\(folder.listing())")
+    }
+
     @Test(arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130))])
     func signalsRemoveTempFilesAndPartialOutput(signal: Int32, status: Int32) throws {
         let folder = TempFolder()

@@ -99,6 +99,23 @@ struct SparkJobTests {
             == ["_SUCCESS", "part-00000.tsv.gz", "part-00001.tsv.gz", "part-00002.tsv.gz"])
     }
 
+    /// Bug 4: a job reused the `_temporary/map-*` folders an earlier failed job left (other
+    /// files, other split points), mixing its stale rows into the parts.
+    @Test func aFailedJobsMapOutputsAreNeverReused() throws {
+        let folder = TempFolder()
+        let root = try tree(folder)
+        let single = try runCLI(["process", root, "-o", "-", "--quiet"]).stdout
+        // What a failed earlier job left: committed map outputs holding a row this input lacks.
+        let stale = Array("1999-01-01T00:00:00Z\tStale\tstale.amazonaws.com\tus-east-1\t\t\t\n".utf8)
+        for r in 0..<3 { folder.write("out/_temporary/map-00000/part-0000\(r).tsv.gz", gzip(stale)) }
+        folder.write("out/_temporary/split-points.txt", "")
+        let result = try submit([root, folder.path + "/out", "--partitions", "3", "--map-tasks", "4", "--binary", executablePath])
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        #expect(sameBytes(try parts(folder.path + "/out"), single))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/out").sorted()
+            == ["_SUCCESS", "part-00000.tsv.gz", "part-00001.tsv.gz", "part-00002.tsv.gz"])
+    }
+
     @Test func speculativeAttemptsGiveTheSameBytes() throws {
         let folder = TempFolder()
         let root = try tree(folder)

@@ -185,7 +185,7 @@ private func listing(_ path: String) -> [String] {
         #expect(warnings.first?.contains("use --records .") == true)
         let wrapped = folder.write("ct.json", #"{"Records":[{"eventTime":"t","eventName":"n"}]}"#)
         let dot = try runCLI(["process", wrapped, "-o", "-", "--records", ".", "--fields", "eventTime,eventName"])
-        #expect(dot.stderr.contains("--records .: 1 of 1 record hold a top-level 'Records' array"))
+        #expect(dot.stderr.contains("--records .: 1 of 1 record holds a top-level 'Records' array"))
         #expect(dot.stderr.contains("drop --records . to read the events inside"))
     }
 
@@ -297,5 +297,77 @@ private func listing(_ path: String) -> [String] {
         let result = try runCLI(["process", fixturesPath + "/sample", "-o", "-", "--header=no"])
         #expect(result.status == 2)
         #expect(result.stderr == "trailmerge: process: --header takes no value (got '--header=no')\n")
+    }
+}
+
+/// Bug 6: a folder created at an output's name during the run was moved aside as a backup (with
+/// its contents, never removed) and the run exited 0. The commit now refuses and rolls back.
+@Suite struct CommitRefusesChangedNamesTests {
+    @Test func aFolderThatAppearedAtTheFinalNameFailsTheCommit() throws {
+        let folder = TempFolder()
+        folder.write("s.json", "{}")
+        let outputs = OutputSet(cleanup: Cleanup())
+        let stats = try outputs.stage(folder.path + "/s.json", role: "--stats")
+        let out = try outputs.stage(folder.path + "/out.tsv", role: "output")
+        try stats.write("{\"rows\":1}")
+        try out.write("row\n")
+        folder.write("out.tsv/inside.txt", "someone's folder")
+        let error = trailMergeError { try outputs.commit() }
+        #expect(error?.description == "\(folder.path)/out.tsv: cannot rename into place: it has become a folder; no output was changed")
+        #expect(folder.listing() == ["out.tsv", "out.tsv/inside.txt", "s.json"])
+        #expect(String(decoding: FileManager.default.contents(atPath: folder.path + "/s.json")!, as: UTF8.self) == "{}")
+    }
+}
+
+/// Bug 5: a signal after the commit's renames said "no output written" although the outputs
+/// were in place (and, for group --delete-on-success, the sources deleted).
+@Suite struct InterruptionMessageTests {
+    @Test func aSignalAfterTheCommitSaysTheOutputsAreInPlace() throws {
+        let folder = TempFolder()
+        let cleanup = Cleanup()
+        #expect(cleanup.interruptionMessage(signal: 2) == "interrupted by signal 2; temporary files removed, no output written")
+        var o = options([fixturesPath + "/sample"])
+        o.output = folder.path + "/o.tsv"
+        o.tempDirectory = folder.path
+        _ = try runProcess(o, cleanup: cleanup)
+        #expect(cleanup.interruptionMessage(signal: 2)
+            == "interrupted by signal 2 after the commit: the outputs were committed and are in place; temporary files removed")
+    }
+
+    @Test func aSignalAfterGroupDeletedItsSourcesSaysSo() throws {
+        let folder = TempFolder()
+        try FileManager.default.copyItem(atPath: fixturesPath + "/sample", toPath: folder.path + "/src")
+        var o = GroupOptions()
+        o.source = folder.path + "/src/AWSLogs"
+        o.destination = folder.path + "/daily"
+        o.groupBy = try GroupPattern(#"([0-9]+)/.*"#)
+        o.deleteOnSuccess = true
+        let cleanup = Cleanup()
+        _ = try runGroup(o, cleanup: cleanup)
+        #expect(cleanup.interruptionMessage(signal: 15)
+            == "interrupted by signal 15 after the commit: the outputs were committed and are in place; the sources were deleted; temporary files removed")
+    }
+}
+
+/// Bug 8: the same file given twice was read twice, silently (`process tree tree`, or a
+/// --files-from list plus its folder).
+@Suite struct DuplicateInputTests {
+    @Test func eachFileIsReadOnceWithOneWarning() throws {
+        let folder = TempFolder()
+        let sample = fixturesPath + "/sample"
+        let once = try runCLI(["process", sample, "-o", folder.path + "/once.tsv", "--stats", folder.path + "/once.json"])
+        #expect(once.status == 0)
+        let onceBytes = FileManager.default.contents(atPath: folder.path + "/once.tsv")
+        #expect(symlink(sample, folder.path + "/link") == 0)
+        let anyFile = try #require(FileManager.default.enumerator(atPath: sample)?.allObjects.compactMap { $0 as? String }.sorted().first { $0.hasSuffix(".json.gz") })
+        folder.write("list.txt", sample + "/" + anyFile + "\n")
+        let twice = try runCLI(["process", sample, sample + "/", folder.path + "/link", "--files-from", folder.path + "/list.txt",
+                                "-o", folder.path + "/twice.tsv", "--stats", folder.path + "/twice.json"])
+        #expect(twice.status == 0, "\(twice.stderr)")
+        #expect(FileManager.default.contents(atPath: folder.path + "/twice.tsv") == onceBytes)
+        let warnings = twice.stderr.split(separator: "\n").filter { $0.hasPrefix("trailmerge: warning: ") }
+        #expect(warnings.count == 1, "\(twice.stderr)")
+        #expect(warnings.first?.hasPrefix("trailmerge: warning: 49 input files given more than once dropped (each file is read once; e.g. ") == true, "\(twice.stderr)")
+        #expect(!once.stderr.contains("more than once"))
     }
 }
