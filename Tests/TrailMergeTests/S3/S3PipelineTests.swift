@@ -373,6 +373,29 @@ struct S3PipelineTests {
         #expect(r.stderr.contains("the partition prefix is not empty"), "\(r.stderr)")
     }
 
+    @Test(.enabled(if: !runningUnderSanitizer, "slow under sanitizers"))
+    func aTimeRangeSkipsObjectsOfOtherDays() throws {
+        let f = fixture
+        let out = TempFolder()
+        let range = ["--since", "2024-03-02T00:00:00Z", "--until", "2024-03-02T12:00:00Z", "--max-delivery-delay", "0"]
+        let source = "AWSLogs/111122223333/CloudTrail/us-east-1"
+        var r = try f.run(["process", "s3://tm-pipe/" + source, "-o", "-", "--quiet", "--stats", out.path + "/s3.json"] + range)
+        #expect(r.status == 0, "\(r.stderr)")
+        let local = try runCLI(["process", f.tree + "/" + source, "-o", "-", "--quiet", "--stats", out.path + "/local.json"] + range)
+        #expect(sameBytes(r.stdout, local.stdout))
+        #expect(!r.stdout.isEmpty)
+        func stats(_ name: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out.path + "/" + name))) as! [String: Any]
+        }
+        // Only the objects of 2024/03/02 are read (the day folders of the 1st and 3rd are pruned).
+        let read = try stats("s3.json")["files"] as? Int
+        #expect(read == (try stats("local.json")["files"] as? Int))
+        #expect(read == (try f.keys("tm-pipe", source + "/2024/03/02/").count))
+        #expect(try stats("s3.json")["prunedFolders"] as? Int == 2)
+        r = try f.run(["process", "s3://tm-pipe/" + source, "-o", "-", "--dry-run"] + range)
+        #expect(!String(decoding: r.stdout, as: UTF8.self).contains("/2024/03/01/"))
+    }
+
     @Test func mistakesAreOneLineAndChangeNothing() throws {
         let f = fixture
         let out = TempFolder()
