@@ -60,50 +60,40 @@ final class BufferedWriter {
     /// Bytes handed to the kernel so far.
     private(set) var bytesWritten = 0
 
+    /// The one place the fields are set: a descriptor or a sink, owned or not.
+    private init(path: String, fd: Int32, sink: ByteSink?, ownsDescriptor: Bool, capacity: Int) {
+        self.path = path
+        self.fd = fd
+        self.sink = sink
+        self.ownsDescriptor = ownsDescriptor
+        self.capacity = capacity
+        self.buffer = .allocate(capacity: capacity)
+    }
+
     /// Creates (or truncates) `path` for writing.
-    init(creating path: String, capacity: Int = 1 << 20, exclusive: Bool = false) throws(TrailMergeError) {
+    convenience init(creating path: String, capacity: Int = 1 << 20, exclusive: Bool = false) throws(TrailMergeError) {
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot create: \(errnoText())") }
-        self.path = path
-        self.fd = fd
-        self.sink = nil
-        self.ownsDescriptor = true
-        self.capacity = capacity
-        self.buffer = .allocate(capacity: capacity)
+        self.init(path: path, fd: fd, sink: nil, ownsDescriptor: true, capacity: capacity)
     }
 
     /// Opens an existing FIFO, device or socket for writing as a stream (never created, never
     /// truncated, never renamed): the output is written straight into it.
-    init(streamingTo path: String, capacity: Int = 1 << 20) throws(TrailMergeError) {
+    convenience init(streamingTo path: String, capacity: Int = 1 << 20) throws(TrailMergeError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot open for writing: \(errnoText())") }
-        self.path = path
-        self.fd = fd
-        self.sink = nil
-        self.ownsDescriptor = true
-        self.capacity = capacity
-        self.buffer = .allocate(capacity: capacity)
+        self.init(path: path, fd: fd, sink: nil, ownsDescriptor: true, capacity: capacity)
     }
 
     /// Writes into `sink`; `name` names it in errors. Closing only flushes (the owner commits).
-    init(sink: ByteSink, name: String, capacity: Int = 1 << 20) {
-        self.path = name
-        self.fd = -1
-        self.sink = sink
-        self.ownsDescriptor = false
-        self.capacity = capacity
-        self.buffer = .allocate(capacity: capacity)
+    convenience init(sink: ByteSink, name: String, capacity: Int = 1 << 20) {
+        self.init(path: name, fd: -1, sink: sink, ownsDescriptor: false, capacity: capacity)
     }
 
     /// Wraps an already open descriptor (stdout); it is not closed.
-    init(descriptor: Int32, name: String, capacity: Int = 1 << 20) {
-        self.path = name
-        self.fd = descriptor
-        self.sink = nil
-        self.ownsDescriptor = false
-        self.capacity = capacity
-        self.buffer = .allocate(capacity: capacity)
+    convenience init(descriptor: Int32, name: String, capacity: Int = 1 << 20) {
+        self.init(path: name, fd: descriptor, sink: nil, ownsDescriptor: false, capacity: capacity)
     }
 
     deinit {
