@@ -30,7 +30,8 @@ let processHelp = """
                                PATH? (present and not null) or !PATH? (absent or null), on any
                                record path; with [] any element may match (a negation: none does)
       --dedupe [PATH]          keep one copy of each event, keyed by PATH (default: eventID): the
-                               copy whose row sorts first; events without the key are all kept
+                               copy whose first row comes first in output order; records without
+                               the key are all kept
 
     Columns and order:
       --fields LIST            comma-separated dotted paths; one may contain [] to explode an array

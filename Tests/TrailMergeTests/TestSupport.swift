@@ -137,3 +137,17 @@ let runningUnderSanitizer: Bool = {
     let handle = dlopen(nil, RTLD_NOW)
     return dlsym(handle, "__tsan_init") != nil || dlsym(handle, "__asan_init") != nil
 }()
+
+/// nil when the two texts are equal, else where they first differ (line number and both lines,
+/// cut short), so a failed comparison of large outputs prints a line, not every byte.
+func textDifference(_ a: [UInt8], _ b: [UInt8]) -> String? {
+    guard a != b else { return nil }
+    let x = a.split(separator: 10, omittingEmptySubsequences: false)
+    let y = b.split(separator: 10, omittingEmptySubsequences: false)
+    var line = 0
+    while line < min(x.count, y.count) && x[line] == y[line] { line += 1 }
+    let show = { (lines: [ArraySlice<UInt8>]) -> String in
+        line < lines.count ? String(decoding: lines[line].prefix(200), as: UTF8.self) : "<end>"
+    }
+    return "\(x.count) against \(y.count) lines; first difference at line \(line + 1): '\(show(x))' against '\(show(y))'"
+}

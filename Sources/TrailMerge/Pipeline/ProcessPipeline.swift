@@ -120,9 +120,6 @@ public func runProcess(
         guard !key.hasArray else {
             throw .usage("process: --dedupe '\(key.text)': the key must be one value per event (a path without [])")
         }
-        guard options.sortColumns != nil, Deduper.groupColumnCount(layout) > 0 else {
-            throw .usage("process: --dedupe keeps the first copy in sort order, so it needs --sort-by to start with a column that is not exploded ([])")
-        }
         layout.dedupeField = plan.hiddenFieldIndex[selection.hidden.count - 1]
     }
 
@@ -428,10 +425,34 @@ private func readAndMerge(
     let bounds = (options.splitPoints ?? []).map(encodedSplitPoint)
     var range = 0
     var rowOutput = rowOutputs[0]
-    let deduper = layout.dedupeField == nil ? nil : Deduper(layout: layout)
-    stats.mergePasses = try sorter.merge(
-        arenas: workers.map(\.arena), runs: workers.flatMap(\.runs), sorted: layout.sorted, progress: progress
-    ) { (row, length) throws(TrailMergeError) in
+    var arenas = workers.map(\.arena)
+    var runs = workers.flatMap(\.runs)
+    var deduper: Deduper?
+    if layout.dedupeField != nil {
+        // The key index gets what the final arenas leave of the budget; when that is under a
+        // quarter, the arenas are spilled first so the index has the whole budget.
+        var indexBudget = options.memoryBudget - arenas.reduce(0) { $0 + $1.usedBytes }
+        if indexBudget < options.memoryBudget / 4 {
+            for arena in arenas where arena.count > 0 {
+                runs.append(try sorter.spill(arena))
+                stats.spilledRuns += 1
+                arena.releaseMemory()
+            }
+            arenas = []
+            indexBudget = options.memoryBudget
+        }
+        deduper = Deduper(layout: layout, sorter: sorter, budget: indexBudget)
+    }
+    let narrowed = try sorter.narrow(
+        runs.map { .file($0) }, sorted: layout.sorted, extraRows: arenas.reduce(0) { $0 + $1.count }, progress: progress)
+    stats.mergePasses = narrowed.passes + 1
+    if let deduper {
+        try sorter.finalPass(arenas: arenas, sources: narrowed.sources, sorted: layout.sorted) { (row, length) throws(TrailMergeError) in
+            try deduper.note(row, length)
+        }
+        try deduper.resolve()
+    }
+    try sorter.finalPass(arenas: arenas, sources: narrowed.sources, sorted: layout.sorted) { (row, length) throws(TrailMergeError) in
         var length = length
         if let deduper {
             guard let visible = deduper.visibleLength(row, length) else { return }

@@ -259,6 +259,29 @@ final class RowArena {
         return rows
     }
 
+    /// Appends one row already encoded by the caller (the `--dedupe` key index's entries).
+    func appendEncoded(_ bytes: UnsafePointer<UInt8>, _ length: Int) {
+        let rowStart = space(for: length)
+        // SAFETY: `space` returned room for `length` contiguous bytes.
+        rowStart.update(from: bytes, count: length)
+        byteCount += length
+        if length <= blockSize { blockUsed += length }
+        if count == refCapacity { growRefs() }
+        let row = UnsafePointer(rowStart)
+        (refs + count).initialize(to: RowRef(key: RowKey(row, length), row: row, length: length))
+        count += 1
+    }
+
+    /// Drops all rows and returns the blocks' memory (reset keeps it for the next run).
+    func releaseMemory() {
+        reset()
+        for block in blocks { block.deallocate() }
+        blocks.removeAll()
+        refs.deallocate()
+        refCapacity = 8192
+        refs = .allocate(capacity: refCapacity)
+    }
+
     /// Sorts the row references in `range` (all rows by default; a no-op for `--sort-by none`).
     func sort(_ range: Range<Int>? = nil) {
         let range = range ?? 0..<count

@@ -98,6 +98,18 @@ final class ExternalSorter: @unchecked Sendable {
         arenas: [RowArena], sources: [SortedRunSource], sorted: Bool, progress: ProgressCounters? = nil,
         emit: (UnsafePointer<UInt8>, Int) throws(TrailMergeError) -> Void
     ) throws(TrailMergeError) -> Int {
+        let narrowed = try narrow(sources, sorted: sorted, extraRows: arenas.reduce(0) { $0 + $1.count }, progress: progress)
+        try finalPass(arenas: arenas, sources: narrowed.sources, sorted: sorted, emit: emit)
+        return narrowed.passes + 1
+    }
+
+    /// Merges groups of `sources` into run files until at most the fan-in remain (the inputs of
+    /// each group are removed once merged), so one final pass can read them all, or several
+    /// final passes the same rows in the same order (`--dedupe` reads them twice).
+    /// - Returns: the sources left and the passes made.
+    func narrow(
+        _ sources: [SortedRunSource], sorted: Bool, extraRows: Int, progress: ProgressCounters? = nil
+    ) throws(TrailMergeError) -> (sources: [SortedRunSource], passes: Int) {
         var pending = sources
         var passes = 0
         let fanIn = currentFanIn()
@@ -140,12 +152,20 @@ final class ExternalSorter: @unchecked Sendable {
             }
             pending = next
         }
-        progress?.beginPass(passes + 1, of: totalPasses, rows: rowsIn(pending) + arenas.reduce(0) { $0 + $1.count })
+        progress?.beginPass(passes + 1, of: totalPasses, rows: rowsIn(pending) + extraRows)
+        return (pending, passes)
+    }
+
+    /// One pass over the arenas and at most a fan-in of sources (see `narrow`), into `emit`.
+    /// Reads and removes nothing, so it may be repeated.
+    func finalPass(
+        arenas: [RowArena], sources: [SortedRunSource], sorted: Bool,
+        emit: (UnsafePointer<UInt8>, Int) throws(TrailMergeError) -> Void
+    ) throws(TrailMergeError) {
         var cursors = arenas.filter { $0.count > 0 }.map { MergeCursor(arena: $0) }
-        cursors += try openCursors(pending)
+        defer { for cursor in cursors { cursor.close() } }
+        cursors += try openCursors(sources)
         try mergeRuns(cursors, sorted: sorted, emit: emit)
-        for cursor in cursors { cursor.close() }
-        return passes + 1
     }
 
     private func openCursors(_ sources: [SortedRunSource]) throws(TrailMergeError) -> [MergeCursor] {

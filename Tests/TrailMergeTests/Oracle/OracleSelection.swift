@@ -124,8 +124,8 @@ struct OracleSelection {
     }
 
     /// The whole run: files read per the folder rule, records kept, flattened, deduplicated
-    /// (copies share the key and the leading sort columns that are not exploded; the copy whose
-    /// first row sorts first is kept, then the one read first), sorted.
+    /// (copies share the key, whatever their other values; the copy whose first row sorts first
+    /// is kept, ties going to the one read first), sorted.
     func process(root: String, fields: [String], sortBy: [Int] = [0, 1]) throws -> (rows: [[[UInt8]]], files: Int, duplicates: Int) {
         var copies: [(rows: [[[UInt8]]], key: [UInt8]?, order: Int)] = []
         var files = 0
@@ -146,12 +146,8 @@ struct OracleSelection {
         var duplicates = 0
         var rows: [[[UInt8]]] = []
         if dedupeKey != nil {
-            let prefix = Array(sortBy.prefix { !fields[$0].contains("[]") })
-            var best: [[[UInt8]]: (first: [[UInt8]], order: Int)] = [:]
-            func identity(_ copy: (rows: [[[UInt8]]], key: [UInt8]?, order: Int)) -> [[UInt8]]? {
-                guard let key = copy.key else { return nil }
-                return [key] + prefix.map { copy.rows[0][$0] }
-            }
+            var best: [[UInt8]: (first: [[UInt8]], order: Int)] = [:]
+            func identity(_ copy: (rows: [[[UInt8]]], key: [UInt8]?, order: Int)) -> [UInt8]? { copy.key }
             let sortedRows = copies.map { OracleTable.sorted($0.rows, by: sortBy)[0] }
             func before(_ a: ([[UInt8]], Int), _ b: ([[UInt8]], Int)) -> Bool {
                 let x = OracleTable.sorted([a.0, b.0], by: sortBy)

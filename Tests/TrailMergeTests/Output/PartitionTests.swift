@@ -65,6 +65,31 @@ private func python(_ script: String) throws -> [String: Any] {
         #expect(files.map { String($0.dropFirst(folder.path.count + 5)) } == days.sorted().map { "dt=\($0)/part-00000.\(ext)" })
     }
 
+    /// With a second partition after dt, concatenation cannot give the unpartitioned order (a day's
+    /// regions are separate files); it gives that order grouped stably by day, then region.
+    @Test func dayThenRegionConcatenatedIsTheUnpartitionedOutputGroupedByDayAndRegion() throws {
+        let folder = TempFolder()
+        let root = writeSelectionTree(folder, seed: 33, missingTimes: false)
+        var plain = options([root], fields: selectionFields.joined(separator: ","))
+        plain.memoryBudget = 16 << 10
+        let whole = try runToBytes(plain, in: folder).bytes
+        var o = try partitionOptions(root, ["dt=eventTime:10", "region=awsRegion"], compression: .gzip)
+        o.output = folder.path + "/out"
+        o.tempDirectory = folder.path
+        _ = try runProcess(o)
+        var joined: [UInt8] = []
+        for file in partitionFiles(folder.path + "/out") { joined += try OracleTable.decodedContents(file) }
+        let lines = whole.split(separator: 10).map { Array($0) }
+        let group = { (line: [UInt8]) -> String in
+            let columns = line.split(separator: 9, omittingEmptySubsequences: false)
+            return "dt=\(hiveEscape(Array(columns[0].prefix(10))))/region=\(hiveEscape(Array(columns[2])))"
+        }
+        // A stable sort by folder name (Swift's sort is not documented stable: sort by index too).
+        let grouped = lines.enumerated().sorted { (group($0.element), $0.offset) < (group($1.element), $1.offset) }
+        #expect(textDifference(joined, grouped.flatMap { $0.element + [10] }) == nil)
+        #expect(Set(lines.map(group)).count > 10)
+    }
+
     @Test func nestedPartitionsHoldTheirOwnRowsSortedWithHiveEscaping() throws {
         let folder = TempFolder()
         let root = writeSelectionTree(folder, seed: 32)
