@@ -765,35 +765,19 @@ final class RecordScanner {
     /// Walks the array at `p[i]` (`[`) for a hidden `[]` path: each element through `element`,
     /// without exploding (the element values land in `values.multi…`).
     private func walkElements(_ element: Int, _ i: inout Int) throws(ScanFailure) {
-        i += 1
-        skipWhitespace(&i)
-        guard i < end else { throw short(i) }
-        if p[i] == 0x5D {
-            i += 1
-            return
-        }
-        while true {
-            skipWhitespace(&i)
-            guard i < end else { throw short(i) }
-            try handleValue(node: element, &i, inElement: false)
-            skipWhitespace(&i)
-            guard i < end else { throw short(i) }
-            let c = p[i]
-            if c == 0x2C {
-                i += 1
-                continue
-            }
-            if c == 0x5D {
-                i += 1
-                return
-            }
-            throw invalid(i, "expected ',' or ']' after array element")
-        }
+        try walkArray(element, &i, exploding: false)
     }
 
     /// Walks the exploded array at `p[i]` (`[`), opening one element per entry.
     private func explode(element: Int, _ i: inout Int) throws(ScanFailure) {
         values.clearElements()
+        try walkArray(element, &i, exploding: true)
+    }
+
+    /// Walks the array at `p[i]` (`[`), each entry through `element`; when `exploding`, each entry
+    /// opens an element of its own.
+    @inline(__always)
+    private func walkArray(_ element: Int, _ i: inout Int, exploding: Bool) throws(ScanFailure) {
         i += 1
         skipWhitespace(&i)
         guard i < end else { throw short(i) }
@@ -802,10 +786,10 @@ final class RecordScanner {
             return
         }
         while true {
-            values.appendElement()
+            if exploding { values.appendElement() }
             skipWhitespace(&i)
             guard i < end else { throw short(i) }
-            try handleValue(node: element, &i, inElement: true)
+            try handleValue(node: element, &i, inElement: exploding)
             skipWhitespace(&i)
             guard i < end else { throw short(i) }
             let c = p[i]

@@ -194,17 +194,7 @@ final class RowArena {
                     length = values.lengths[c]
                 }
                 if values.hasLowBytes {
-                    for j in start..<(start + length) {
-                        let b = source[j]
-                        if b <= 1 {
-                            out[0] = 1
-                            out[1] = b + 1
-                            out += 2
-                        } else {
-                            out[0] = b
-                            out += 1
-                        }
-                    }
+                    RowArena.escape(source + start, length, to: &out)
                 } else if length > 0 {
                     // SAFETY: reserveBytes made room for every value plus terminators.
                     out.update(from: source + start, count: length)
@@ -225,18 +215,7 @@ final class RowArena {
                 // SAFETY: size counted the key (doubled when escapes may be needed), its marker
                 // and terminator, and the 12 bytes of source and element index.
                 if values.present[dedupeField] {
-                    let start = values.starts[dedupeField]
-                    for j in start..<(start + values.lengths[dedupeField]) {
-                        let b = source[j]
-                        if b <= 1 {
-                            out[0] = 1
-                            out[1] = b + 1
-                            out += 2
-                        } else {
-                            out[0] = b
-                            out += 1
-                        }
-                    }
+                    RowArena.escape(source + values.starts[dedupeField], values.lengths[dedupeField], to: &out)
                 } else {
                     out[0] = 1
                     out += 1
@@ -248,15 +227,38 @@ final class RowArena {
                 raw.storeBytes(of: UInt32(truncatingIfNeeded: r).bigEndian, toByteOffset: 8, as: UInt32.self)
                 out += 12
             }
-            let length = out - rowStart
-            byteCount += length
-            if size <= blockSize { blockUsed += length }
-            if count == refCapacity { growRefs() }
-            let row = UnsafePointer(rowStart)
-            (refs + count).initialize(to: RowRef(key: RowKey(row, length), row: row, length: length))
-            count += 1
+            commitRow(rowStart, length: out - rowStart, reserved: size)
         }
         return rows
+    }
+
+    /// Writes `length` value bytes escaped for the row encoding: 0x00 and 0x01 become 0x01 0x01
+    /// and 0x01 0x02.
+    @inline(__always)
+    private static func escape(_ value: UnsafePointer<UInt8>, _ length: Int, to out: inout UnsafeMutablePointer<UInt8>) {
+        // SAFETY: callers reserved twice the value's length, the most escaping can write.
+        for j in 0..<length {
+            let b = value[j]
+            if b <= 1 {
+                out[0] = 1
+                out[1] = b + 1
+                out += 2
+            } else {
+                out[0] = b
+                out += 1
+            }
+        }
+    }
+
+    /// Counts the row just written at `rowStart` (from `space(for: reserved)`) and references it.
+    @inline(__always)
+    private func commitRow(_ rowStart: UnsafeMutablePointer<UInt8>, length: Int, reserved: Int) {
+        byteCount += length
+        if reserved <= blockSize { blockUsed += length }
+        if count == refCapacity { growRefs() }
+        let row = UnsafePointer(rowStart)
+        (refs + count).initialize(to: RowRef(key: RowKey(row, length), row: row, length: length))
+        count += 1
     }
 
     /// Appends one row already encoded by the caller (the `--dedupe` key index's entries).
@@ -264,12 +266,7 @@ final class RowArena {
         let rowStart = space(for: length)
         // SAFETY: `space` returned room for `length` contiguous bytes.
         rowStart.update(from: bytes, count: length)
-        byteCount += length
-        if length <= blockSize { blockUsed += length }
-        if count == refCapacity { growRefs() }
-        let row = UnsafePointer(rowStart)
-        (refs + count).initialize(to: RowRef(key: RowKey(row, length), row: row, length: length))
-        count += 1
+        commitRow(rowStart, length: length, reserved: length)
     }
 
     /// Drops all rows and returns the blocks' memory (reset keeps it for the next run).

@@ -14,64 +14,65 @@ private func text(_ path: String) -> String? {
     FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
 }
 
+/// Starts the tool with `arguments`, waits (up to 30 s) until `ready` holds, then SIGKILLs it the
+/// way the OOM killer does. - Returns: the killed process's pid.
+private func killWhen(_ arguments: [String], _ ready: () -> Bool) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executablePath)
+    process.arguments = arguments
+    try process.run()
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline && !ready() { usleep(1_000) }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    return process.processIdentifier
+}
+
+/// A generated tree of 300 files of 60 records under `folder/src`, over `days` days.
+private func killableTree(_ folder: TempFolder, days: Int? = nil) throws {
+    var g = GeneratorOptions()
+    g.destination = folder.path + "/src"
+    g.files = 300
+    g.recordsPerFile = 60
+    if let days { g.days = days }
+    _ = try generateTree(g)
+}
+
 @Suite struct CrashSafetyTests {
     @Test func aKilledRunsSpillsAndTempOutputAreReclaimedByTheNextRun() throws {
         let folder = TempFolder()
-        var g = GeneratorOptions()
-        g.destination = folder.path + "/src"
-        g.files = 300
-        g.recordsPerFile = 60
-        _ = try generateTree(g)
+        try killableTree(folder)
         let temp = folder.path + "/tmp"
         try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: folder.path + "/out", withIntermediateDirectories: true)
         let arguments = ["process", folder.path + "/src", "-o", folder.path + "/out/e.tsv.gz", "--memory", "64KiB",
                          "--temp-dir", temp, "--threads", "1", "--quiet"]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executablePath)
-        process.arguments = arguments
-        try process.run()
-        // Wait until it has spilled a few runs, then kill it the way the OOM killer does.
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && listing(temp).filter({ $0.contains("/run-") }).count < 3 { usleep(2_000) }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        // Killed once it has spilled a few runs.
+        let pid = try killWhen(arguments) { listing(temp).filter { $0.contains("/run-") }.count >= 3 }
         #expect(listing(temp).contains { $0.hasSuffix("/owner.lock") }, "the killed run left its spill folder")
         #expect(listing(folder.path + "/out").contains { $0.hasPrefix(".trailmerge-run-") })
 
         let again = try runCLI(Array(arguments.dropLast()))
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stderr.hasPrefix("trailmerge: removed "), "\(again.stderr)")
-        #expect(again.stderr.contains(" left by a killed run (pid \(process.processIdentifier))"))
+        #expect(again.stderr.contains(" left by a killed run (pid \(pid))"))
         #expect(listing(temp).isEmpty)
         #expect(listing(folder.path + "/out") == ["e.tsv.gz"])
     }
 
     @Test func aKilledPartitionedRunIsReclaimedByTheNextRun() throws {
         let folder = TempFolder()
-        var g = GeneratorOptions()
-        g.destination = folder.path + "/src"
-        g.files = 300
-        g.recordsPerFile = 60
-        g.days = 20
-        _ = try generateTree(g)
+        try killableTree(folder, days: 20)
         let out = folder.path + "/lake"
         let arguments = ["process", folder.path + "/src", "-o", out, "--partition-by", "dt=eventTime:10", "--partition-by",
                          "region=awsRegion", "--memory", "64KiB", "--temp-dir", folder.path, "--threads", "1", "--quiet"]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executablePath)
-        process.arguments = arguments
-        try process.run()
-        // Kill it once it has staged a few partitions.
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && listing(out).filter({ $0.contains(".tmp-") }).count < 3 { usleep(1_000) }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        // Killed once it has staged a few partitions.
+        let pid = try killWhen(arguments) { listing(out).filter { $0.contains(".tmp-") }.count >= 3 }
         #expect(listing(out).contains { $0.contains(".tmp-") }, "the killed run left staged partitions")
 
         let again = try runCLI(Array(arguments.dropLast()))
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stderr.contains(" left by a killed run (pid \(process.processIdentifier))"), "\(again.stderr)")
+        #expect(again.stderr.contains(" left by a killed run (pid \(pid))"), "\(again.stderr)")
         #expect(!listing(out).isEmpty && listing(out).allSatisfy { !$0.contains(".tmp-") && !$0.contains(".trailmerge-") })
         #expect(listing(folder.path).allSatisfy { !$0.contains(".trailmerge-run") })
     }
