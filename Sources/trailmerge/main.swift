@@ -94,14 +94,22 @@ func run() -> Int32 {
             if parsed.dryRun {
                 // The destinations are checked as a real run would, before anything is listed.
                 try checkProcessDestinations(parsed.options)
-                var skipped = 0
-                let files = try processInputFiles(parsed.options) { _ in skipped += 1 }
+                var skippedFiles: [SourceFile] = []
+                var pruned = 0
+                let files = try processInputFiles(parsed.options, skipped: { skippedFiles.append($0) }, pruned: { _ in pruned += 1 })
+                let skipped = skippedFiles.count
+                // A dry run fails where the run would: nothing to read.
+                if files.isEmpty && !parsed.options.allowEmpty {
+                    throw .noInput(noInputMessage(
+                        inputs: parsed.options.inputs, skipped: skippedFiles, pattern: parsed.options.sourcePattern, prunedFolders: pruned))
+                }
                 var text = ""
                 for file in files { text += file.path + "\n" }
                 print(text, terminator: "")
                 if !parsed.quiet {
                     printError("dry run: \(plural(files.count, "file")) would be read (\(formatDecimal(Double(files.reduce(0) { $0 + $1.size }) / 1e6, places: 1)) MB)"
-                        + (skipped > 0 ? ", \(plural(skipped, "file")) skipped by --src-pattern" : ""))
+                        + (skipped > 0 ? ", \(plural(skipped, "file")) skipped by --src-pattern" : "")
+                        + (pruned > 0 ? ", \(plural(pruned, "folder")) pruned by --since/--until" : ""))
                 }
                 return 0
             }

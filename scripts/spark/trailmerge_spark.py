@@ -96,6 +96,11 @@ def main():
         parser.error("--partitions must be at least 1")
     if "--header" in process_options or "-o" in process_options or "--output" in process_options:
         parser.error("process options may not include --header or -o (parts are concatenated; OUTDIR names them)")
+    # Each task sees only its share of the inputs: --dedupe would keep a copy per share, and
+    # --partition-by cannot go with the split points that cut the parts.
+    for option in ("--dedupe", "--partition-by"):
+        if any(o == option or o.startswith(option + "=") for o in process_options):
+            parser.error(f"process options may not include {option} (each task reads only its share of the inputs)")
     fmt = option_value(process_options, "--format", "tsv")
     if fmt == "parquet":
         parser.error("the Spark job writes tsv, csv or jsonl parts (merge reads text formats)")

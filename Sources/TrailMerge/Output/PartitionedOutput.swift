@@ -82,6 +82,9 @@ final class PartitionedOutput: RowSink {
         var key: [UInt8]
         var sink: any RowSink
         var file: StagedFile
+        /// Another key whose folder name is the same as an open partition's (the text
+        /// `__HIVE_DEFAULT_PARTITION__` and NULL): it writes into that partition, finished once.
+        var alias = false
     }
 
     private let folder: String
@@ -95,6 +98,10 @@ final class PartitionedOutput: RowSink {
     private let outputs: OutputSet
     private let makeSink: (BufferedWriter) throws(TrailMergeError) -> any RowSink
     private var open: [Open] = []
+    /// The index in `open` of each open partition's folder.
+    private var openFolders: [String: Int] = [:]
+    /// Every partition folder staged so far.
+    private var stagedFolders: Set<String> = []
     private var current = -1
     /// The current partition's key, and the row being placed.
     private let key = ByteBuffer(capacity: 256)
@@ -185,6 +192,7 @@ final class PartitionedOutput: RowSink {
         if finishOnLeadingChange && leadingChanged {
             for partition in open { try finish(partition) }
             open.removeAll()
+            openFolders.removeAll()
         }
         let key = self.key
         if let index = open.firstIndex(where: { partition in
@@ -203,8 +211,18 @@ final class PartitionedOutput: RowSink {
             path += "/" + spec.folderName(decode(wanted[offset..<end]))
             offset = end + 1
         }
+        if let index = openFolders[path] {
+            open.append(Open(key: wanted, sink: open[index].sink, file: open[index].file, alias: true))
+            current = open.count - 1
+            return
+        }
+        guard stagedFolders.insert(path).inserted else {
+            throw .writeFailed(
+                path: path, reason: "two partition values name this folder (an empty or null value and the text __HIVE_DEFAULT_PARTITION__, as in Hive) and its file is already finished; partition by another column or --where one of them out")
+        }
         let file = try outputs.stage(path + "/" + fileName, role: "partition", createFolders: true)
         open.append(Open(key: wanted, sink: try makeSink(file.writer), file: file))
+        openFolders[path] = open.count - 1
         partitions += 1
         current = open.count - 1
     }
@@ -225,6 +243,7 @@ final class PartitionedOutput: RowSink {
     }
 
     private func finish(_ partition: Open) throws(TrailMergeError) {
+        guard !partition.alias else { return }
         try partition.sink.finish()
         bytesWritten += partition.sink.bytesWritten
         warnings += partition.sink.warnings
@@ -236,6 +255,7 @@ final class PartitionedOutput: RowSink {
     func finish() throws(TrailMergeError) {
         for partition in open { try finish(partition) }
         open.removeAll()
+        openFolders.removeAll()
         current = -1
     }
 }

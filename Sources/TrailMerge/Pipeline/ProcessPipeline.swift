@@ -339,7 +339,8 @@ private func readAndMerge(
         events(.warning("\(plural(count, "input file")) given more than once dropped (each file is read once; e.g. \(example))"))
     }
     if files.isEmpty && !options.allowEmpty {
-        throw .noInput(noInputMessage(inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern))
+        throw .noInput(noInputMessage(
+            inputs: options.inputs, skipped: skippedByPattern, pattern: options.sourcePattern, prunedFolders: prunedFolders))
     }
     progress?.filesTotal.store(files.count, ordering: .relaxed)
     progress?.inputBytesTotal.store(files.reduce(0) { $0 + $1.size }, ordering: .relaxed)
@@ -547,8 +548,12 @@ func encodedRow(_ row: UnsafePointer<UInt8>, _ length: Int, precedes bound: [UIn
 }
 
 /// The message for a run in which no file matched: what was seen and what skipped it.
-func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePattern?, group: Bool = false) -> String {
+public func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: SourcePattern?, prunedFolders: Int = 0, group: Bool = false) -> String {
     let places = inputs.isEmpty ? "the --files-from list" : inputs.count == 1 ? inputs[0] : "the \(inputs.count) inputs"
+    if skipped.isEmpty && prunedFolders > 0 {
+        return "no input files: all \(plural(prunedFolders, "day or month folder")) under \(places) are outside --since/--until "
+            + "(with --max-delivery-delay); widen the range or use --allow-empty to write an empty output anyway"
+    }
     guard let example = skipped.first else {
         return "no input files: \(places) \(inputs.count > 1 ? "hold" : "holds") no files "
             + (group ? "(use --allow-empty to exit 0 anyway)" : "(use --allow-empty to write an empty output anyway)")

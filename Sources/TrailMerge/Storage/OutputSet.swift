@@ -48,6 +48,10 @@ final class OutputSet {
     private let faults: FaultPlan
     private(set) var staged: [StagedFile] = []
     private var roles: [String] = []
+    /// The identity (canonical path, or S3 URL) of each staged file, in staging order, and the
+    /// role that staged each identity: one lookup per stage, not a realpath of every earlier file.
+    private var identities: [String] = []
+    private var roleOfIdentity: [String: String] = [:]
     private var createdFolders: [String] = []
     private var finished = false
     /// Where the journal goes (the first staged file's folder unless given).
@@ -212,9 +216,17 @@ final class OutputSet {
     func stage(_ path: String, role: String, createFolders: Bool = false) throws(TrailMergeError) -> StagedFile {
         try OutputSet.check(path, role: role, createFolders: createFolders)
         let identity = Storage.isS3(path) ? path : canonicalPath(outputTarget(path).path)
-        if let other = staged.firstIndex(where: { (Storage.isS3($0.finalPath) ? $0.finalPath : canonicalPath($0.finalPath)) == identity }) {
-            throw .usage("\(path): the \(role) path is also the \(roles[other]) of this run; give them different names")
+        if let other = roleOfIdentity[identity] {
+            throw .usage("\(path): the \(role) path is also the \(other) of this run; give them different names")
         }
+        let file = try stageChecked(path, role: role, createFolders: createFolders)
+        identities.append(identity)
+        roleOfIdentity[identity] = role
+        return file
+    }
+
+    /// `stage` once the path is known to be free.
+    private func stageChecked(_ path: String, role: String, createFolders: Bool) throws(TrailMergeError) -> StagedFile {
         if Storage.isS3(path) { return try stageUpload(path, role: role) }
         let (path, stream) = outputTarget(path)
         if stream {
@@ -419,6 +431,7 @@ final class OutputSet {
         cleanup.forgetRemote(file.finalPath)
         staged.remove(at: index)
         roles.remove(at: index)
+        roleOfIdentity[identities.remove(at: index)] = nil
     }
 
     /// Deletes the S3 objects this run made appear, when a later step failed (best effort; an

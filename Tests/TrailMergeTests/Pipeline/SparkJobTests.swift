@@ -55,6 +55,12 @@ struct SparkJobTests {
         let again = try submit([root, folder.path + "/out", "--partitions", "3", "--binary", executablePath])
         #expect(again.status != 0)
         #expect(sameBytes(try parts(folder.path + "/out"), before))
+        // Options that need every input in one task are refused before anything is made.
+        for option in ["--dedupe", "--partition-by=dt=eventTime:10"] {
+            let refused = try submit([root, folder.path + "/refused", "--partitions", "2", "--binary", executablePath, "--", option])
+            #expect(refused.status != 0, "\(option)")
+            #expect(!FileManager.default.fileExists(atPath: folder.path + "/refused"), "\(option)")
+        }
     }
 
     @Test func aKilledChildIsRetriedAndGivesTheSameBytes() throws {
