@@ -7,26 +7,30 @@
 # same rows in the same order (sha256 of the rows after undoing each tool's escaping; with
 # --memory, against trailmerge at its default budget). --one-thread adds trailmerge --threads 1;
 # --baseline BIN adds the same job through another trailmerge binary (e.g. a build of main).
+# --big adds the big-file cases: the whole tree grouped into one file by `group --output-codec
+# keep` and by `--output-codec gzip`, each processed with THREADS threads and with 1 (their rows
+# must be the tree's).
 #
 # usage: scripts/compare-peers.sh [--install] [--threads N] [--one-thread] [--baseline BIN]
-#                                 [--skip PEER[,PEER]] [--memory SIZE] ROOT
+#                                 [--big] [--skip PEER[,PEER]] [--memory SIZE] ROOT
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-install=0 threads=2 skip="" memory="" one_thread=0 baseline=""
+install=0 threads=2 skip="" memory="" one_thread=0 baseline="" big=0
 while [ $# -gt 0 ]; do
   case $1 in
     --install) install=1; shift ;;
     --threads) threads=$2; shift 2 ;;
     --skip) skip=$2; shift 2 ;;
     --one-thread) one_thread=1; shift ;;
+    --big) big=1; shift ;;
     --baseline) baseline=$2; shift 2 ;;
     --memory) memory=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
-[ $# -eq 1 ] || { echo "usage: $0 [--install] [--threads N] [--one-thread] [--baseline BIN] [--skip PEER,...] [--memory SIZE] ROOT" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [--install] [--threads N] [--one-thread] [--baseline BIN] [--big] [--skip PEER,...] [--memory SIZE] ROOT" >&2; exit 2; }
 root=$(cd "$1" && pwd)
 
 if [ $install = 1 ]; then
@@ -98,6 +102,15 @@ run trailmerge pg bash -c '"$tm" process "$root" -o "$OUT" --threads "$threads" 
 export baseline
 [ -n "$baseline" ] && run baseline pg bash -c '"$baseline" process "$root" -o "$OUT" --threads "$threads" --quiet $tm_memory'
 [ -n "$baseline" ] && [ $one_thread = 1 ] && run baseline-1-thread pg bash -c '"$baseline" process "$root" -o "$OUT" --threads 1 --quiet $tm_memory'
+if [ $big = 1 ]; then
+  for codec in keep gzip; do
+    "$tm" group "$root" "$work/big-$codec" --group-by '(AWSLogs)/.*' --output-codec "$codec" --quiet
+    export big_file="$work/big-$codec/AWSLogs.json.gz"
+    run "big-$codec" pg bash -c '"$tm" process "$big_file" -o "$OUT" --threads "$threads" --quiet $tm_memory'
+    run "big-$codec-1-thread" pg bash -c '"$tm" process "$big_file" -o "$OUT" --threads 1 --quiet $tm_memory'
+    rm -rf "$work/big-$codec"
+  done
+fi
 # With --memory, the default-budget output is the reference the small-budget output must equal.
 [ -n "$memory" ] && run trailmerge-default-memory pg bash -c '"$tm" process "$root" -o "$OUT" --threads "$threads" --quiet'
 run chdb ch bash -c 'python3 "$here/peers/chdb_job.py" "$root" "$OUT" "$threads"'
@@ -125,7 +138,7 @@ for line in "${results[@]}"; do
   ratio="-"
   if [ "$secs" != "failed" ] && [ "$secs" != "missing" ] && [ -n "$tm_secs" ]; then
     case $name in
-      trailmerge|trailmerge-default-memory|trailmerge-1-thread|baseline|baseline-1-thread) ratio=$(awk -v a="$secs" -v b="$floor_secs" -v f="$fast_name" 'BEGIN { printf "%.2fx the %s", a / b, f }') ;;
+      trailmerge|trailmerge-default-memory|trailmerge-1-thread|baseline|baseline-1-thread|big-*) ratio=$(awk -v a="$secs" -v b="$floor_secs" -v f="$fast_name" 'BEGIN { printf "%.2fx the %s", a / b, f }') ;;
       *-floor) ratio=$(awk -v a="$secs" -v b="$floor_secs" 'BEGIN { printf "%.2fx", a / b }') ;;
       *) ratio=$(awk -v a="$secs" -v b="$tm_secs" 'BEGIN { printf "trailmerge %.1fx faster", a / b }') ;;
     esac

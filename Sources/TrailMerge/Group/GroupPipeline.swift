@@ -404,7 +404,11 @@ private func writePart(
         let sink: OutputSink = codec == .gzip
             ? ParallelGzipSink(writer: output.writer, level: level, maxInFlight: threads + 1)
             : PlainSink(writer: output.writer)
-        let block = ByteBuffer(capacity: 1 << 20)
+        // Members end at source boundaries once they hold 1 MiB, so each starts a document and
+        // `process` can read the part's members in parallel; only a source larger than a block
+        // (4 MiB decoded) is cut inside.
+        let memberTarget = 1 << 20
+        let block = ByteBuffer(capacity: 4 << 20)
         for file in part.files {
             try reader.open(storage.open(file.path, size: file.size), path: file.path)
             defer { reader.close() }
@@ -416,6 +420,10 @@ private func writePart(
                 let n = try reader.read(into: block.base + block.count, capacity: block.capacity - block.count)
                 if n == 0 { break }
                 block.count += n
+            }
+            if block.count >= memberTarget {
+                try sink.write(block)
+                block.count = 0
             }
         }
         if block.count > 0 { try sink.write(block) }

@@ -32,6 +32,8 @@ final class ProcessWorker {
     private(set) var firstDocumentWithoutRecords: (file: Int, place: String)?
     /// With `--records .`: records holding a top-level `Records` array.
     private(set) var recordsHoldingRecordsArray = 0
+    /// The path of a file whose segment failed (see `FileSplitter`): the run reads it again whole.
+    private(set) var failedSegment: String?
 
     init(
         plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
@@ -56,22 +58,32 @@ final class ProcessWorker {
         let mark = arena.mark()
         let before = stats
         defer {
-            progress?.fileDone(bytes: file.size, jsonBytes: stats.jsonBytes - before.jsonBytes, rows: stats.rows - before.rows)
+            progress?.fileDone(
+                bytes: file.segment.map { $0.end - $0.start } ?? file.size, jsonBytes: stats.jsonBytes - before.jsonBytes,
+                rows: stats.rows - before.rows, files: file.segment.map { $0.isLast ? 1 : 0 } ?? 1)
         }
         var tentativeRuns: [String] = []
         do {
             try scanFile(file, index: index, tentativeRuns: &tentativeRuns)
             runs += tentativeRuns
-            stats.files += 1
+            if (file.segment?.ordinal ?? 0) == 0 { stats.files += 1 }
             if scanner.documentsWithoutRecords > 0 {
                 documentsWithoutRecords += scanner.documentsWithoutRecords
                 eventLikeDocuments += scanner.eventLikeDocuments
                 if firstDocumentWithoutRecords == nil || index < firstDocumentWithoutRecords!.file {
-                    firstDocumentWithoutRecords = (index, "\(file.path): byte \(scanner.firstDocumentWithoutRecords)")
+                    let member = file.segment.map { " of the gzip members from byte \($0.start)" } ?? ""
+                    firstDocumentWithoutRecords = (index, "\(file.path): byte \(scanner.firstDocumentWithoutRecords)\(member)")
                 }
             }
             recordsHoldingRecordsArray += scanner.recordsHoldingRecordsArray
         } catch {
+            if file.segment != nil {
+                // Not the file's fault yet: the cut may be wrong. The run reads the file whole again.
+                for run in tentativeRuns { removeFile(run) }
+                failedSegment = file.path
+                reader.close()
+                throw error
+            }
             guard skipBadFiles else {
                 for run in tentativeRuns { removeFile(run) }
                 throw error
@@ -91,8 +103,13 @@ final class ProcessWorker {
     }
 
     private func scanFile(_ file: SourceFile, index: Int, tentativeRuns: inout [String]) throws(TrailMergeError) {
-        try reader.open(storage.open(file.path, size: file.size), path: file.path)
+        try reader.open(storage.open(file), path: file.path)
         scanner.beginFile()
+        // A segment must start with an object or array (after whitespace) and, unless it is the
+        // file's last, end with one, so its cuts are document boundaries (`FileSplitter`).
+        let segment = file.segment
+        var firstByte: UInt8?
+        var lastByte: UInt8?
         var filled = 0
         var start = 0
         var windowOffset = 0
@@ -106,7 +123,11 @@ final class ProcessWorker {
         while true {
             while !eof && filled < windowCapacity {
                 let n = try reader.read(into: window + filled, capacity: windowCapacity - filled)
-                if n == 0 { eof = true } else { filled += n; stats.jsonBytes += n }
+                if n == 0 { eof = true } else {
+                    if segment != nil { noteEdges(window + filled, n, first: &firstByte, last: &lastByte) }
+                    filled += n
+                    stats.jsonBytes += n
+                }
             }
             let outcome: ScanOutcome
             do {
@@ -127,6 +148,13 @@ final class ProcessWorker {
             }
             switch outcome {
             case .finished:
+                if let segment {
+                    let opens = firstByte == 0x7B || firstByte == 0x5B
+                    let closes = lastByte == 0x7D || lastByte == 0x5D
+                    guard (segment.ordinal == 0 || opens) && (segment.isLast || closes) else {
+                        throw .invalidJSON(path: file.path, offset: windowOffset + filled, reason: "a segment cut is not between documents")
+                    }
+                }
                 stats.inputBytes += reader.fileBytesRead
                 stats.records += scanner.records
                 stats.rows += rowsAdded
@@ -168,6 +196,13 @@ final class ProcessWorker {
                 start = 0
             }
         }
+    }
+
+    /// Notes the first and last non-whitespace bytes of the decoded stream, piece by piece.
+    private func noteEdges(_ bytes: UnsafePointer<UInt8>, _ count: Int, first: inout UInt8?, last: inout UInt8?) {
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+        if first == nil, let i = (0..<count).first(where: { !isSpace(bytes[$0]) }) { first = bytes[i] }
+        if let i = (0..<count).reversed().first(where: { !isSpace(bytes[$0]) }) { last = bytes[i] }
     }
 
     private func growWindow(keeping count: Int) {

@@ -47,11 +47,19 @@ final class ProgressCounters: Sendable {
         onPhase.withLock { $0 }?()
     }
 
-    func fileDone(bytes: Int, jsonBytes: Int, rows: Int) {
-        filesDone.wrappingAdd(1, ordering: .relaxed)
+    func fileDone(bytes: Int, jsonBytes: Int, rows: Int, files: Int = 1) {
+        filesDone.wrappingAdd(files, ordering: .relaxed)
         inputBytesDone.wrappingAdd(bytes, ordering: .relaxed)
         bytesDone.wrappingAdd(jsonBytes, ordering: .relaxed)
         self.rows.wrappingAdd(rows, ordering: .relaxed)
+    }
+
+    /// Back to nothing read (the run reads its inputs again from the start).
+    func restart() {
+        filesDone.store(0, ordering: .relaxed)
+        inputBytesDone.store(0, ordering: .relaxed)
+        bytesDone.store(0, ordering: .relaxed)
+        rows.store(0, ordering: .relaxed)
     }
 
     /// Starts merge pass `pass` of `passes`, which writes `rows` rows.

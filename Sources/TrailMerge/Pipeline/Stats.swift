@@ -21,6 +21,12 @@ public struct RunStats: Sendable, Equatable {
     public var skippedFiles: [String] = []
     public var warnings = 0
     public var seconds = 0.0
+    /// `process`: seconds from the start until every input was read (walk, inflate, scan, sort of
+    /// the last arenas); the rest of `seconds` is the merge and the output tail.
+    public var readSeconds = 0.0
+    /// `process`: large gzip files read in parallel segments, and how many segments they made.
+    public var splitFiles = 0
+    public var segments = 0
 
     public init() {}
 
@@ -63,6 +69,8 @@ public struct RunStats: Sendable, Equatable {
         }
         fields.append(("skippedFiles", "[" + skipped.joined(separator: ",") + "]"))
         fields.append(("seconds", formatDecimal(seconds, places: 6)))
+        if splitFiles > 0 { fields.append(("splitFiles", "\(splitFiles)")); fields.append(("segments", "\(segments)")) }
+        if readSeconds > 0 { fields.append(("readSeconds", formatDecimal(readSeconds, places: 6))) }
         fields.append(("megabytesPerSecond", formatDecimal(megabytesPerSecond, places: 3)))
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n"
     }

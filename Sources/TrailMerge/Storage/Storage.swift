@@ -36,6 +36,30 @@ extension ReadableFile: ByteSource {
     }
 }
 
+/// A byte range of a local file, read as if it were the whole file.
+final class FileRangeSource: ByteSource {
+    private let file: ReadableFile
+    private var offset: Int
+    private let end: Int
+
+    init(path: String, range: Range<Int>) throws(TrailMergeError) {
+        file = try ReadableFile(path: path)
+        offset = range.lowerBound
+        end = range.upperBound
+        knownSize = range.count
+    }
+
+    let knownSize: Int?
+
+    func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(TrailMergeError) -> Int {
+        let n = try file.read(into: buffer, count: min(count, end - offset), at: offset)
+        offset += n
+        return n
+    }
+
+    func close() { file.close() }
+}
+
 /// An object already fetched whole.
 final class MemorySource: ByteSource {
     private let data: Data
@@ -167,13 +191,14 @@ public final class Storage: Sendable {
         var listing = Listing()
         switch status.kind {
         case .file:
-            listing.named.append(SourceFile(path: path, relativePath: baseName(path), root: parentDirectory(path), size: status.size))
+            listing.named.append(SourceFile(
+                path: path, relativePath: baseName(path), root: parentDirectory(path), size: status.size, fileID: status.id))
         case .directory:
             var visited: Set<[UInt64]> = [[status.device, status.inode]]
             try walkFolder(path, relative: "", root: path, visited: &visited, skipFolder: skipFolder, into: &listing.found)
         case .other:
             // Named pipes and devices given explicitly are read as streams (e.g. <(zcat ...)).
-            listing.named.append(SourceFile(path: path, relativePath: path, root: parentDirectory(path), size: 0))
+            listing.named.append(SourceFile(path: path, relativePath: path, root: parentDirectory(path), size: 0, fileID: status.id))
         }
         return listing
     }
@@ -193,7 +218,7 @@ public final class Storage: Sendable {
                     try walkFolder(path, relative: relativePath, root: root, visited: &visited, skipFolder: skipFolder, into: &files)
                 }
             case .file:
-                files.append(SourceFile(path: path, relativePath: relativePath, root: root, size: status.size))
+                files.append(SourceFile(path: path, relativePath: relativePath, root: root, size: status.size, fileID: status.id))
             case .other:
                 continue
             }
@@ -276,6 +301,12 @@ public final class Storage: Sendable {
     }
 
     /// Opens `path` for reading (`size` from the listing, when known).
+    /// Opens an input file, or only its segment's byte range.
+    func open(_ file: SourceFile) throws(TrailMergeError) -> ByteSource {
+        guard let segment = file.segment else { return try open(file.path, size: file.size) }
+        return try FileRangeSource(path: file.path, range: segment.start..<segment.end)
+    }
+
     func open(_ path: String, size: Int? = nil) throws(TrailMergeError) -> ByteSource {
         guard Storage.isS3(path) else { return try ReadableFile(path: path) }
         if let prefetched = try prefetcher.withLock({ $0 })?.take(path) { return MemorySource(prefetched) }

@@ -45,6 +45,17 @@ final class ByteBuffer {
         count += length
     }
 
+    /// Lets `body` write at most `maxLength` bytes at the end; it returns how many it wrote (0 to
+    /// leave the buffer as it was).
+    @inline(__always)
+    func append(maxLength: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        reserve(maxLength)
+        // SAFETY: reserve guarantees room for `maxLength` bytes at `count`; body writes no more.
+        let written = body(base + count)
+        assert(written >= 0 && written <= maxLength)
+        count += written
+    }
+
     func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { if let p = $0.baseAddress { append(p, $0.count) } }
     }

@@ -41,6 +41,17 @@ final class ReadableFile {
         }
     }
 
+    /// Reads up to `count` bytes at `offset` (pread); returns 0 at end of file.
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int) throws(TrailMergeError) -> Int {
+        guard count > 0 else { return 0 }
+        while true {
+            let n = Glibc.pread(fd, buffer, count, off_t(offset))
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw .unreadable(path: path, reason: "read failed: \(errnoText())")
+        }
+    }
+
     func close() {
         if fd >= 0 { _ = Glibc.close(fd); fd = -1 }
     }
@@ -172,6 +183,8 @@ struct FileStatus {
     var size: Int
     var device: UInt64
     var inode: UInt64
+
+    var id: FileID { FileID(device: device, inode: inode) }
 }
 
 func fileStatus(_ path: String) throws(TrailMergeError) -> FileStatus {

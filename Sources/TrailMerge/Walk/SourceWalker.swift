@@ -14,6 +14,18 @@ public struct SourceFile: Sendable, Equatable {
     public let root: String
     /// Size on disk in bytes, at walk time.
     public let size: Int
+    /// The local file's device and inode at walk time (nil for `s3://` objects and for files not
+    /// walked): what `process` tells two paths of one file apart by.
+    public var fileID: FileID? = nil
+    /// Set when `process` reads only this byte range of the file, in parallel with the rest
+    /// (`FileSplitter`).
+    public var segment: FileSegment? = nil
+}
+
+/// A local file's identity: every path and link to it has the same one.
+public struct FileID: Hashable, Sendable {
+    public let device: UInt64
+    public let inode: UInt64
 }
 
 /// A compiled `--src-pattern`.

@@ -370,4 +370,20 @@ private func listing(_ path: String) -> [String] {
         #expect(warnings.first?.hasPrefix("trailmerge: warning: 49 input files given more than once dropped (each file is read once; e.g. ") == true, "\(twice.stderr)")
         #expect(!once.stderr.contains("more than once"))
     }
+
+    /// A hard link is the same file under another name (same device and inode), so it is read once.
+    @Test func aHardLinkToAFileAlreadyListedIsReadOnce() throws {
+        let folder = TempFolder()
+        let sample = fixturesPath + "/sample"
+        let anyFile = try #require(FileManager.default.enumerator(atPath: sample)?.allObjects.compactMap { $0 as? String }.sorted().first { $0.hasSuffix(".json.gz") })
+        try FileManager.default.createDirectory(atPath: folder.path + "/in", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: sample + "/" + anyFile, toPath: folder.path + "/in/a.json.gz")
+        #expect(link(folder.path + "/in/a.json.gz", folder.path + "/in/b.json.gz") == 0)
+        let single = try runCLI(["process", folder.path + "/in/a.json.gz", "-o", folder.path + "/single.tsv"])
+        #expect(single.status == 0, "\(single.stderr)")
+        let both = try runCLI(["process", folder.path + "/in", "-o", folder.path + "/both.tsv"])
+        #expect(both.status == 0, "\(both.stderr)")
+        #expect(both.stderr.contains("1 input file given more than once dropped (each file is read once; e.g. \(folder.path)/in/b.json.gz)"), "\(both.stderr)")
+        #expect(FileManager.default.contents(atPath: folder.path + "/both.tsv") == FileManager.default.contents(atPath: folder.path + "/single.tsv"))
+    }
 }
