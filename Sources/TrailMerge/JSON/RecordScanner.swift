@@ -36,6 +36,9 @@ final class RecordScanner {
         var keyLength: Int
         var childStart: Int
         var childCount: Int
+        /// Bit min(length, 63) is set for the key length of every child: most keys of a record
+        /// are no child's, and their length alone says so.
+        var childLengths: UInt64
         var fieldStart: Int
         var fieldCount: Int
         var element: Int
@@ -93,6 +96,7 @@ final class RecordScanner {
             (nodes + index).initialize(to: Node(
                 keyHead: node.keyHead, keyOffset: keys.count, keyLength: node.key.count,
                 childStart: children.count, childCount: node.children.count,
+                childLengths: node.children.reduce(0) { $0 | UInt64(1) << UInt64(min(planNodes[$1].key.count, 63)) },
                 fieldStart: fields.count, fieldCount: node.fields.count,
                 element: node.element, anyElement: node.anyElement, descends: node.descends))
             keys.append(contentsOf: node.key)
@@ -632,7 +636,7 @@ final class RecordScanner {
     @inline(__always)
     private func findChild(_ node: Int, _ key: UnsafePointer<UInt8>, _ length: Int, canLoad8: Bool) -> Int {
         let n = nodes[node]
-        if n.childCount == 0 { return -1 }
+        if n.childLengths & (UInt64(1) << UInt64(min(length, 63))) == 0 { return -1 }
         var head: UInt64
         if canLoad8 {
             head = UnsafeRawPointer(key).loadUnaligned(as: UInt64.self)
