@@ -59,7 +59,8 @@ let processHelp = """
 
     Resources:
       --memory SIZE            budget for row buffers (default: 1GiB or a quarter of RAM)
-      --threads N              worker threads (default: number of cores)
+      --threads N              worker threads (default: number of cores); with more than one, a
+                               large multi-member gzip file (group output) is read in parallel segments
       --chunk-size SIZE        input grouped into units of about this many bytes (default: 1MiB)
       --temp-dir DIR           where spilled runs go (default: $TMPDIR or /tmp)
 

@@ -96,7 +96,11 @@ func run() -> Int32 {
                 try checkProcessDestinations(parsed.options)
                 var skippedFiles: [SourceFile] = []
                 var pruned = 0
-                let files = try processInputFiles(parsed.options, skipped: { skippedFiles.append($0) }, pruned: { _ in pruned += 1 })
+                let files = try processInputFiles(
+                    parsed.options, skipped: { skippedFiles.append($0) }, pruned: { _ in pruned += 1 }
+                ) { count, example in
+                    if !parsed.quiet { printError("warning: " + duplicateInputWarning(count: count, example: example)) }
+                }
                 let skipped = skippedFiles.count
                 // A dry run fails where the run would: nothing to read.
                 if files.isEmpty && !parsed.options.allowEmpty {

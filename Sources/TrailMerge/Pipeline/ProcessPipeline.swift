@@ -287,6 +287,11 @@ public func processInputFiles(
     return kept
 }
 
+/// The warning for `count` input files dropped for naming a file already listed.
+public func duplicateInputWarning(count: Int, example: String) -> String {
+    "\(plural(count, "input file")) given more than once dropped (each file is read once; e.g. \(example))"
+}
+
 private func listInputFiles(
     _ options: ProcessOptions, storage: Storage?, skipped: (SourceFile) -> Void, pruned: (String) -> Void
 ) throws(TrailMergeError) -> [SourceFile] {
@@ -333,10 +338,12 @@ private func readAndMerge(
     defer { ticker?.stop() }
     var skippedByPattern: [SourceFile] = []
     var prunedFolders = 0
+    var duplicateWarnings = 0
     let files = try processInputFiles(
         options, storage: storage, skipped: { skippedByPattern.append($0) }, pruned: { _ in prunedFolders += 1 }
     ) { count, example in
-        events(.warning("\(plural(count, "input file")) given more than once dropped (each file is read once; e.g. \(example))"))
+        duplicateWarnings += 1
+        events(.warning(duplicateInputWarning(count: count, example: example)))
     }
     if files.isEmpty && !options.allowEmpty {
         throw .noInput(noInputMessage(
@@ -406,9 +413,9 @@ private func readAndMerge(
     stats.splitFiles = Set(readList.lazy.filter { $0.segment != nil }.map(\.path)).count
     stats.segments = readList.lazy.filter { $0.segment != nil }.count
     let pathWarnings = unmatchedPathWarnings(
-        options, workers: workers, files: files, records: stats.records, hidden: selection.fieldIndices(plan))
+        options, workers: workers, files: files, readList: readList, records: stats.records, hidden: selection.fieldIndices(plan))
     for warning in pathWarnings { events(.warning(warning)) }
-    stats.warnings = warnings.count + pathWarnings.count
+    stats.warnings = warnings.count + pathWarnings.count + duplicateWarnings
     if options.strict && !pathWarnings.isEmpty {
         throw .strict("--strict: \(plural(pathWarnings.count, "path")) matched nothing (see the warnings above); no output written")
     }
@@ -582,7 +589,7 @@ public func noInputMessage(inputs: [String], skipped: [SourceFile], pattern: Sou
 /// Warnings for `--fields` and `--records` paths that matched nothing in the whole run, with
 /// suggestions from the keys the records really have.
 private func unmatchedPathWarnings(
-    _ options: ProcessOptions, workers: [ProcessWorker], files: [SourceFile], records: Int,
+    _ options: ProcessOptions, workers: [ProcessWorker], files: [SourceFile], readList: [SourceFile], records: Int,
     hidden: (filters: [Int], dedupe: Int?)
 ) -> [String] {
     var warnings: [String] = []
@@ -596,7 +603,16 @@ private func unmatchedPathWarnings(
     let withoutRecords = workers.reduce(0) { $0 + $1.documentsWithoutRecords }
     if withoutRecords > 0 {
         let eventLike = workers.reduce(0) { $0 + $1.eventLikeDocuments }
-        let first = workers.compactMap(\.firstDocumentWithoutRecords).min { $0.file < $1.file }
+        var first: (file: Int, place: String)?
+        if let earliest = workers.compactMap(\.firstDocumentWithoutRecords).min(by: { $0.file < $1.file }) {
+            // In a segment, the offset counts from the segment's start: add the segments before it.
+            var byte = earliest.byte
+            let ordinal = readList[earliest.file].segment?.ordinal ?? 0
+            for index in (earliest.file - ordinal)..<earliest.file {
+                byte += workers.lazy.compactMap { $0.segmentJSONBytes[index] }.first ?? 0
+            }
+            first = (earliest.file, "\(earliest.path): byte \(byte)")
+        }
         var text = "\(plural(withoutRecords, "document")) without a '\(options.recordsPath)' array gave no records"
         if let first { text += " (the first: \(first.place))" }
         if let suggestion = keys().arraySuggestion(for: options.recordsPath) { text += "; did you mean --records '\(suggestion)'?" }

@@ -29,7 +29,10 @@ final class ProcessWorker {
     /// one as (file index, "path: byte N").
     private(set) var documentsWithoutRecords = 0
     private(set) var eventLikeDocuments = 0
-    private(set) var firstDocumentWithoutRecords: (file: Int, place: String)?
+    /// (as its JSON byte offset within the file or segment read).
+    private(set) var firstDocumentWithoutRecords: (file: Int, path: String, byte: Int)?
+    /// Decoded bytes of each segment read (by list index), to turn a segment's offsets into the file's.
+    private(set) var segmentJSONBytes: [Int: Int] = [:]
     /// With `--records .`: records holding a top-level `Records` array.
     private(set) var recordsHoldingRecordsArray = 0
     /// The path of a file whose segment failed (see `FileSplitter`): the run reads it again whole.
@@ -67,12 +70,12 @@ final class ProcessWorker {
             try scanFile(file, index: index, tentativeRuns: &tentativeRuns)
             runs += tentativeRuns
             if (file.segment?.ordinal ?? 0) == 0 { stats.files += 1 }
+            if file.segment != nil { segmentJSONBytes[index] = stats.jsonBytes - before.jsonBytes }
             if scanner.documentsWithoutRecords > 0 {
                 documentsWithoutRecords += scanner.documentsWithoutRecords
                 eventLikeDocuments += scanner.eventLikeDocuments
                 if firstDocumentWithoutRecords == nil || index < firstDocumentWithoutRecords!.file {
-                    let member = file.segment.map { " of the gzip members from byte \($0.start)" } ?? ""
-                    firstDocumentWithoutRecords = (index, "\(file.path): byte \(scanner.firstDocumentWithoutRecords)\(member)")
+                    firstDocumentWithoutRecords = (index, file.path, scanner.firstDocumentWithoutRecords)
                 }
             }
             recordsHoldingRecordsArray += scanner.recordsHoldingRecordsArray

@@ -42,11 +42,12 @@ final class FileRangeSource: ByteSource {
     private var offset: Int
     private let end: Int
 
-    init(path: String, range: Range<Int>) throws(TrailMergeError) {
+    /// Reads `start..<end`, or from `start` to the end of the file when `end` is nil.
+    init(path: String, start: Int, end: Int?) throws(TrailMergeError) {
         file = try ReadableFile(path: path)
-        offset = range.lowerBound
-        end = range.upperBound
-        knownSize = range.count
+        offset = start
+        self.end = end ?? Int.max
+        knownSize = end.map { $0 - start } ?? file.knownSize.map { max(0, $0 - start) }
     }
 
     let knownSize: Int?
@@ -304,7 +305,8 @@ public final class Storage: Sendable {
     /// Opens an input file, or only its segment's byte range.
     func open(_ file: SourceFile) throws(TrailMergeError) -> ByteSource {
         guard let segment = file.segment else { return try open(file.path, size: file.size) }
-        return try FileRangeSource(path: file.path, range: segment.start..<segment.end)
+        // The last segment reads to the end of the file as it is now, as a whole reading would.
+        return try FileRangeSource(path: file.path, start: segment.start, end: segment.isLast ? nil : segment.end)
     }
 
     func open(_ path: String, size: Int? = nil) throws(TrailMergeError) -> ByteSource {

@@ -143,4 +143,51 @@ import Testing
         #expect(b.stats.skippedFiles == [input])
         #expect(b.stats.files == a.stats.files)
     }
+
+    /// A warning's byte offset is the file's, as a whole reading gives, not the segment's.
+    @Test func aDocumentWithoutRecordsIsPlacedAsInAWholeReading() throws {
+        let folder = TempFolder()
+        var documents = (0..<12).map { k in #"{"Records":["# + record(time: "2024-05-\(10 + k)T00:00:00Z", name: "W\(k)") + "]}" }
+        documents.insert(#"{"foo": 1}"#, at: 9)
+        let input = folder.write("w.json.gz", members(documents))
+        func warnings(threads: Int) throws -> (warnings: [String], stats: RunStats) {
+            var o = splitting([input], segment: 16, threads: threads)
+            o.output = folder.path + "/w\(threads).tsv"
+            o.tempDirectory = folder.path
+            let seen = Locked<[String]>([])
+            let stats = try runProcess(o) { event in
+                if case .warning(let text) = event, text.contains("without a 'Records' array") { seen.withLock { $0.append(text) } }
+            }
+            return (seen.withLock { $0 }, stats)
+        }
+        let whole = try warnings(threads: 1)
+        let split = try warnings(threads: 2)
+        #expect(split.stats.splitFiles == 1)
+        #expect(whole.warnings.count == 1)
+        #expect(whole.warnings.first?.contains("(the first: \(input): byte ") == true, "\(whole.warnings)")
+        #expect(split.warnings == whole.warnings)
+    }
+
+    /// The last segment reads to the end of the file as it is when read (a file still being
+    /// written gives what a whole reading would), the others exactly their range.
+    @Test func theLastSegmentReadsToTheEndOfTheFile() throws {
+        let folder = TempFolder()
+        let path = folder.write("f.bin", Array(repeating: 7, count: 100))
+        func bytes(_ segment: FileSegment) throws -> Int {
+            var file = SourceFile(path: path, relativePath: "f.bin", root: folder.path, size: 10)
+            file.segment = segment
+            let source = try Storage.plain.open(file)
+            defer { source.close() }
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 1)
+            defer { buffer.deallocate() }
+            var total = 0
+            while true {
+                let n = try source.read(into: buffer, count: 256)
+                if n == 0 { return total }
+                total += n
+            }
+        }
+        #expect(try bytes(FileSegment(start: 4, end: 10, ordinal: 1, isLast: false)) == 6)
+        #expect(try bytes(FileSegment(start: 4, end: 10, ordinal: 1, isLast: true)) == 96)
+    }
 }

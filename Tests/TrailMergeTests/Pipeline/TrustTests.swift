@@ -369,6 +369,13 @@ private func listing(_ path: String) -> [String] {
         #expect(warnings.count == 1, "\(twice.stderr)")
         #expect(warnings.first?.hasPrefix("trailmerge: warning: 49 input files given more than once dropped (each file is read once; e.g. ") == true, "\(twice.stderr)")
         #expect(!once.stderr.contains("more than once"))
+        let stats = String(decoding: FileManager.default.contents(atPath: folder.path + "/twice.json") ?? Data(), as: UTF8.self)
+        #expect(stats.contains("\"warnings\": 1,"), "\(stats)")
+        // A dry run drops the same files, and says so.
+        let dry = try runCLI(["process", sample, sample + "/", folder.path + "/link", "--files-from", folder.path + "/list.txt", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stderr.contains("warning: 49 input files given more than once dropped"), "\(dry.stderr)")
+        #expect(dry.stdout.split(separator: 0x0A).count == 24)
     }
 
     /// A hard link is the same file under another name (same device and inode), so it is read once.
