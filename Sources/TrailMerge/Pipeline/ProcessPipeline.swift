@@ -383,7 +383,7 @@ private func readAndMerge(
             }
             break
         } catch {
-            guard readList.count != files.count, workers.contains(where: { $0.failedSegment != nil }) else { throw error }
+            guard readList.count != files.count, workers.contains(where: \.segmentFailed) else { throw error }
             for worker in workers { for run in worker.runs { removeFile(run) } }
             progress?.restart()
             readList = files

@@ -26,17 +26,16 @@ final class ProcessWorker {
     private(set) var warnings: [(file: Int, message: String)] = []
     private(set) var skipped: [(file: Int, message: String)] = []
     /// Documents without the records array: how many, how many looked like events, and the first
-    /// one as (file index, "path: byte N").
+    /// one (list index, path, and JSON byte offset within the file or segment read).
     private(set) var documentsWithoutRecords = 0
     private(set) var eventLikeDocuments = 0
-    /// (as its JSON byte offset within the file or segment read).
     private(set) var firstDocumentWithoutRecords: (file: Int, path: String, byte: Int)?
     /// Decoded bytes of each segment read (by list index), to turn a segment's offsets into the file's.
     private(set) var segmentJSONBytes: [Int: Int] = [:]
     /// With `--records .`: records holding a top-level `Records` array.
     private(set) var recordsHoldingRecordsArray = 0
-    /// The path of a file whose segment failed (see `FileSplitter`): the run reads it again whole.
-    private(set) var failedSegment: String?
+    /// Set when a segment failed (see `FileSplitter`): the run reads every file whole again.
+    private(set) var segmentFailed = false
 
     init(
         plan: FieldPlan, recordsPath: String, layout: RowLayout, budget: Int, sorter: ExternalSorter,
@@ -62,7 +61,7 @@ final class ProcessWorker {
         let before = stats
         defer {
             progress?.fileDone(
-                bytes: file.segment.map { $0.end - $0.start } ?? file.size, jsonBytes: stats.jsonBytes - before.jsonBytes,
+                bytes: file.segment?.count ?? file.size, jsonBytes: stats.jsonBytes - before.jsonBytes,
                 rows: stats.rows - before.rows, files: file.segment.map { $0.isLast ? 1 : 0 } ?? 1)
         }
         var tentativeRuns: [String] = []
@@ -80,15 +79,11 @@ final class ProcessWorker {
             }
             recordsHoldingRecordsArray += scanner.recordsHoldingRecordsArray
         } catch {
-            if file.segment != nil {
-                // Not the file's fault yet: the cut may be wrong. The run reads the file whole again.
+            guard skipBadFiles && file.segment == nil else {
                 for run in tentativeRuns { removeFile(run) }
-                failedSegment = file.path
-                reader.close()
-                throw error
-            }
-            guard skipBadFiles else {
-                for run in tentativeRuns { removeFile(run) }
+                // A segment's failure may be a wrong cut rather than the file's fault: it is not
+                // skipped, and the run reads every file whole again.
+                if file.segment != nil { segmentFailed = true }
                 throw error
             }
             // Drop every row this file produced: spilled ones with their runs, the rest from the arena.

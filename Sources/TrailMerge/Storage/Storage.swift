@@ -301,7 +301,6 @@ public final class Storage: Sendable {
         }
     }
 
-    /// Opens `path` for reading (`size` from the listing, when known).
     /// Opens an input file, or only its segment's byte range.
     func open(_ file: SourceFile) throws(TrailMergeError) -> ByteSource {
         guard let segment = file.segment else { return try open(file.path, size: file.size) }
@@ -309,6 +308,7 @@ public final class Storage: Sendable {
         return try FileRangeSource(path: file.path, start: segment.start, end: segment.isLast ? nil : segment.end)
     }
 
+    /// Opens `path` for reading (`size` from the listing, when known).
     func open(_ path: String, size: Int? = nil) throws(TrailMergeError) -> ByteSource {
         guard Storage.isS3(path) else { return try ReadableFile(path: path) }
         if let prefetched = try prefetcher.withLock({ $0 })?.take(path) { return MemorySource(prefetched) }

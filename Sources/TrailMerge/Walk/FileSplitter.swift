@@ -25,6 +25,9 @@ public struct FileSegment: Sendable, Equatable {
     /// 0 for the file's first segment.
     public let ordinal: Int
     public let isLast: Bool
+
+    /// Compressed bytes in the range.
+    public var count: Int { end - start }
 }
 
 /// How `process` splits large files.
@@ -65,19 +68,24 @@ enum FileSplitter {
     /// Candidate member starts near every multiple of the segment size, increasing; nil when the
     /// file cannot be read or does not start with a gzip member.
     static func candidateCuts(_ file: SourceFile, policy: SplitPolicy) -> [Int]? {
-        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        guard let input = try? ReadableFile(path: file.path) else { return nil }
+        defer { input.close() }
         let window = max(64, policy.probeBytes)
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: window)
         defer { buffer.deallocate() }
-        guard readFully(fd, buffer, 10, at: 0) == 10, isCandidateHeader(buffer) else { return nil }
+        /// Up to `count` bytes at `offset` (fewer at the end of the file or on a read error).
+        func read(_ count: Int, at offset: Int) -> Int {
+            var got = 0
+            while got < count, let n = try? input.read(into: buffer + got, count: count - got, at: offset + got), n > 0 { got += n }
+            return got
+        }
+        guard read(10, at: 0) == 10, isCandidateHeader(buffer) else { return nil }
         var cuts: [Int] = []
         let segment = max(1, policy.segmentBytes)
         var target = segment
         while target + segment / 2 < file.size {
             let from = max(target, (cuts.last ?? 0) + 1)
-            let n = readFully(fd, buffer, min(window, file.size - from), at: from)
+            let n = read(min(window, file.size - from), at: from)
             var found: Int?
             var i = 0
             while i + 10 <= n {
@@ -103,14 +111,4 @@ enum FileSplitter {
             && (p[9] <= 13 || p[9] == 255)
     }
 
-    private static func readFully(_ fd: Int32, _ buffer: UnsafeMutablePointer<UInt8>, _ count: Int, at offset: Int) -> Int {
-        var got = 0
-        while got < count {
-            let n = pread(fd, buffer + got, count - got, off_t(offset + got))
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            got += n
-        }
-        return got
-    }
 }
