@@ -17,7 +17,7 @@ lib_sources=$(find Sources/TrailMerge -name '*.swift' | sort)
 build() {
   local name=$1; shift
   echo "building $name fuzzer"
-  swiftc -O -g -swift-version 6 -sanitize=fuzzer,address -parse-as-library -module-name TrailMerge \
+  swiftc -O -g -swift-version 6 -sanitize=fuzzer,address -D TRAILMERGE_BOUNDS_CHECKS -parse-as-library -module-name TrailMerge \
     -I Sources/CZlib -I Sources/CDeflate -lz -l:libdeflate.so.0 $lib_sources "$@" -o "$out/fuzz-$name"
 }
 

@@ -32,6 +32,8 @@ final class RecordScanner {
 
     private struct Node {
         var keyHead: UInt64
+        /// The key's last eight bytes (for keys of 9 to 16 bytes, the rest of the key after `keyHead`).
+        var keyLast: UInt64
         var keyOffset: Int
         var keyLength: Int
         var childStart: Int
@@ -39,6 +41,11 @@ final class RecordScanner {
         /// Bit min(length, 63) is set for the key length of every child: most keys of a record
         /// are no child's, and their length alone says so.
         var childLengths: UInt64
+        /// The node's slice of `childSlots`: `1 << slotBits` entries, a child's index or -1 at
+        /// `slot(head, length)`, with a multiplier chosen so that no two children share a slot.
+        var slotStart: Int
+        var slotShift: UInt64
+        var slotMultiplier: UInt64
         var fieldStart: Int
         var fieldCount: Int
         var element: Int
@@ -49,6 +56,7 @@ final class RecordScanner {
     private let nodes: UnsafeMutablePointer<Node>
     private let nodeCount: Int
     private let childIndex: UnsafeMutablePointer<Int>
+    private let childSlots: UnsafeMutablePointer<Int32>
     private let fieldIndex: UnsafeMutablePointer<Int>
     private let keyBytes: UnsafeMutablePointer<UInt8>
     private let depthStack: UnsafeMutablePointer<UInt8>
@@ -58,9 +66,7 @@ final class RecordScanner {
     private let keyScratch = ByteBuffer(capacity: 256)
 
     // The window being scanned.
-    private var p: UnsafePointer<UInt8>
-    private var end = 0
-    private var eof = false
+    private var window: JSONCursor
     private var windowOffset = 0
 
     // Document-level state, kept across windows.
@@ -92,17 +98,23 @@ final class RecordScanner {
         var children: [Int] = []
         var fields: [Int] = []
         var keys: [UInt8] = []
+        var slots: [Int32] = []
         for (index, node) in planNodes.enumerated() {
+            let table = RecordScanner.slotTable(node.children.map { (planNodes[$0].keyHead, planNodes[$0].key.count, $0) })
             (nodes + index).initialize(to: Node(
-                keyHead: node.keyHead, keyOffset: keys.count, keyLength: node.key.count,
+                keyHead: node.keyHead, keyLast: RecordScanner.lastWord(node.key), keyOffset: keys.count, keyLength: node.key.count,
                 childStart: children.count, childCount: node.children.count,
                 childLengths: node.children.reduce(0) { $0 | UInt64(1) << UInt64(min(planNodes[$1].key.count, 63)) },
+                slotStart: slots.count, slotShift: table.shift, slotMultiplier: table.multiplier,
                 fieldStart: fields.count, fieldCount: node.fields.count,
                 element: node.element, anyElement: node.anyElement, descends: node.descends))
             keys.append(contentsOf: node.key)
             children.append(contentsOf: node.children)
             fields.append(contentsOf: node.fields)
+            slots.append(contentsOf: table.slots)
         }
+        childSlots = .allocate(capacity: slots.count)
+        childSlots.initialize(from: slots, count: slots.count)
         childIndex = .allocate(capacity: max(children.count, 1))
         childIndex.initialize(from: children, count: children.count)
         fieldIndex = .allocate(capacity: max(fields.count, 1))
@@ -115,12 +127,13 @@ final class RecordScanner {
         recordsPathText = recordsPath
         self.recordsPath = recordsPath == "." ? [] : recordsPath.split(separator: ".").map { Array($0.utf8) }
         probeRecordsKey = recordsPath == "."
-        p = UnsafePointer(keyBytes)
+        window = JSONCursor(UnsafePointer(keyBytes), end: 0, eof: false)
     }
 
     deinit {
         nodes.deallocate()
         childIndex.deallocate()
+        childSlots.deallocate()
         fieldIndex.deallocate()
         keyBytes.deallocate()
         depthStack.deallocate()
@@ -141,12 +154,11 @@ final class RecordScanner {
     /// Scans `window[from..<count]`. `offset` is the file offset of `window[0]`, used in messages.
     /// `onRecord` receives each complete record and returns true when the caller wants a pause.
     func scan(
-        _ window: UnsafePointer<UInt8>, count: Int, from start: Int, eof: Bool, offset: Int,
+        _ bytes: UnsafePointer<UInt8>, count: Int, from start: Int, eof: Bool, offset: Int,
         onRecord: (RecordValues) -> Bool
     ) throws(ScanFailure) -> ScanOutcome {
-        p = window
-        end = count
-        self.eof = eof
+        window = JSONCursor(bytes, end: count, eof: eof)
+        let w = window
         windowOffset = offset
         var i = start
         var commit = start
@@ -155,8 +167,8 @@ final class RecordScanner {
                 commit = i
                 switch phase {
                 case .betweenDocuments:
-                    skipWhitespace(&i)
-                    if i >= end {
+                    w.skipWhitespace(&i)
+                    if i >= w.end {
                         if eof { return .finished }
                         return .needMore(keepFrom: i)
                     }
@@ -165,29 +177,29 @@ final class RecordScanner {
                         try parseRecord(&i)
                         records += 1
                         if onRecord(values) { return .paused(resumeAt: i) }
-                    } else if p[i] == 0x7B {  // {
+                    } else if w[i] == 0x7B {  // {
                         i += 1
                         level = 0
                         documentHasRecords = false
                         documentLooksLikeEvent = false
                         phase = .objectFirst
                     } else {
-                        let first = p[i]
+                        let first = w[i]
                         try skipValue(&i)
                         // A top-level number or literal must end at whitespace or the end of input
                         // ("00" or "truex" is garbage, not two documents).
                         if first != 0x5B && first != 0x22 {
-                            if i >= end && !eof { throw .needMore }
-                            if i < end && !(p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09) {
+                            if i >= w.end && !eof { throw .needMore }
+                            if i < w.end && !JSONCursor.isWhitespace(w[i]) {
                                 throw invalid(i, "unexpected bytes after a top-level value")
                             }
                         }
                         noteDocumentWithoutRecords()
                     }
                 case .objectFirst, .objectNext:
-                    skipWhitespace(&i)
-                    guard i < end else { throw short(i) }
-                    var c = p[i]
+                    w.skipWhitespace(&i)
+                    guard i < w.end else { throw w.short(i) }
+                    var c = w[i]
                     if c == 0x7D {  // }
                         i += 1
                         closeObject()
@@ -196,29 +208,29 @@ final class RecordScanner {
                     if phase == .objectNext {
                         guard c == 0x2C else { throw invalid(i, "expected ',' or '}' after object member") }
                         i += 1
-                        skipWhitespace(&i)
-                        guard i < end else { throw short(i) }
-                        c = p[i]
+                        w.skipWhitespace(&i)
+                        guard i < w.end else { throw w.short(i) }
+                        c = w[i]
                     }
                     guard c == 0x22 else { throw invalid(i, "expected a string key") }
                     i += 1
                     let keyStart = i
-                    let escaped = try scanStringBody(&i)
+                    let escaped = try w.scanStringBody(&i)
                     let matches = try keyEquals(start: keyStart, end: i - 1, escaped: escaped, expected: recordsPath[level])
                     if level == 0 && !matches && i - 1 - keyStart == 9 && !escaped
-                        && (memcmp(p + keyStart, "eventTime", 9) == 0 || memcmp(p + keyStart, "eventName", 9) == 0)
+                        && (w.matches(keyStart, "eventTime") || w.matches(keyStart, "eventName"))
                     {
                         documentLooksLikeEvent = true
                     }
-                    try skipColon(&i)
+                    try w.skipColon(&i)
                     if matches && level == recordsPath.count - 1 {
-                        guard p[i] == 0x5B else {
+                        guard w[i] == 0x5B else {
                             throw invalid(i, "\(recordsPathText) is not an array")
                         }
                         i += 1
                         documentHasRecords = true
                         phase = .arrayFirst
-                    } else if matches && p[i] == 0x7B {
+                    } else if matches && w[i] == 0x7B {
                         i += 1
                         level += 1
                         phase = .objectFirst
@@ -227,9 +239,9 @@ final class RecordScanner {
                         phase = .objectNext
                     }
                 case .arrayFirst, .arrayNext:
-                    skipWhitespace(&i)
-                    guard i < end else { throw short(i) }
-                    var c = p[i]
+                    w.skipWhitespace(&i)
+                    guard i < w.end else { throw w.short(i) }
+                    var c = w[i]
                     if c == 0x5D {  // ]
                         i += 1
                         phase = .objectNext
@@ -238,9 +250,9 @@ final class RecordScanner {
                     if phase == .arrayNext {
                         guard c == 0x2C else { throw invalid(i, "expected ',' or ']' after a record") }
                         i += 1
-                        skipWhitespace(&i)
-                        guard i < end else { throw short(i) }
-                        c = p[i]
+                        w.skipWhitespace(&i)
+                        guard i < w.end else { throw w.short(i) }
+                        c = w[i]
                     }
                     try parseRecord(&i)
                     records += 1
@@ -274,445 +286,216 @@ final class RecordScanner {
 
     // MARK: - Errors
 
-    @inline(__always)
-    private func short(_ i: Int) -> ScanFailure {
-        eof ? .invalid(position: i, reason: "unexpected end of input") : .needMore
-    }
-
     private func invalid(_ i: Int, _ reason: String) -> ScanFailure {
         .invalid(position: i, reason: reason)
     }
 
-    private func unexpected(_ i: Int) -> ScanFailure {
-        let c = p[i]
-        let shown = c >= 0x21 && c < 0x7F ? "'\(Character(Unicode.Scalar(c)))'" : "byte 0x\(String(c, radix: 16))"
-        return .invalid(position: i, reason: "unexpected \(shown) where a JSON value was expected")
-    }
-
-    // MARK: - Lexical pieces
-
-    @inline(__always)
-    private func skipWhitespace(_ i: inout Int) {
-        while i < end {
-            let c = p[i]
-            if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { i += 1 } else { return }
-        }
-    }
-
-    @inline(__always)
-    private func skipColon(_ i: inout Int) throws(ScanFailure) {
-        skipWhitespace(&i)
-        guard i < end else { throw short(i) }
-        guard p[i] == 0x3A else { throw invalid(i, "expected ':' after object key") }
-        i += 1
-        skipWhitespace(&i)
-        guard i < end else { throw short(i) }
-    }
-
-    /// The index of the first `"`, `\` or control byte at or after `start`, or `end`.
-    @inline(__always)
-    private func findStringSpecial(_ start: Int) -> Int {
-        var i = start
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        while i + 8 <= end {
-            // SAFETY: i + 8 <= end, so the eight bytes are inside the window.
-            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-            let q = w ^ (0x22 &* ones)
-            let b = w ^ (0x5C &* ones)
-            let mask = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- 0x20 &* ones) & ~w)) & high
-            if mask != 0 { return i + (mask.trailingZeroBitCount >> 3) }
-            i += 8
-        }
-        while i < end {
-            let c = p[i]
-            if c == 0x22 || c == 0x5C || c < 0x20 { return i }
-            i += 1
-        }
-        return end
-    }
-
-    /// Skips a string body (after the opening quote) and its closing quote.
-    /// - Returns: whether the string contained escapes.
-    @inline(__always)
-    private func scanStringBody(_ i: inout Int) throws(ScanFailure) -> Bool {
-        var escaped = false
-        while true {
-            i = findStringSpecial(i)
-            guard i < end else { throw short(i) }
-            let c = p[i]
-            if c == 0x22 {
-                i += 1
-                return escaped
-            }
-            if c == 0x5C {
-                escaped = true
-                try skipEscape(&i)
-            } else {
-                throw invalid(i, "unescaped control character 0x\(String(c, radix: 16)) in string")
-            }
-        }
-    }
-
-    @inline(__always)
-    private static func hexValue(_ c: UInt8) -> Int {
-        switch c {
-        case 0x30...0x39: return Int(c - 0x30)
-        case 0x41...0x46: return Int(c - 0x41 + 10)
-        case 0x61...0x66: return Int(c - 0x61 + 10)
-        default: return -1
-        }
-    }
-
-    /// Reads the four hex digits of a `\u` escape starting at `p[i]` (the backslash).
-    private func unicodeEscape(_ i: Int) throws(ScanFailure) -> Int {
-        guard i + 6 <= end else { throw short(end) }
-        var code = 0
-        for k in 2..<6 {
-            let h = RecordScanner.hexValue(p[i + k])
-            guard h >= 0 else { throw invalid(i, "invalid \\u escape (four hex digits expected)") }
-            code = code << 4 | h
-        }
-        return code
-    }
-
-    private func skipEscape(_ i: inout Int) throws(ScanFailure) {
-        guard i + 1 < end else { throw short(i + 1) }
-        switch p[i + 1] {
-        case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:
-            i += 2
-        case 0x75:
-            _ = try unicodeEscape(i)
-            i += 6
-        default:
-            throw invalid(i, "invalid escape sequence in string")
-        }
-    }
-
-    /// Decodes a string body (after the opening quote) into `out`, resolving every escape.
-    /// Lone surrogates become U+FFFD. Returns true when the decoded bytes include 0x00 or 0x01.
-    private func decodeStringBody(_ i: inout Int, into out: ByteBuffer) throws(ScanFailure) -> Bool {
-        var low = false
-        while true {
-            let runStart = i
-            i = findStringSpecial(i)
-            if i > runStart { out.append(p + runStart, i - runStart) }
-            guard i < end else { throw short(i) }
-            let c = p[i]
-            if c == 0x22 {
-                i += 1
-                return low
-            }
-            guard c == 0x5C else {
-                throw invalid(i, "unescaped control character 0x\(String(c, radix: 16)) in string")
-            }
-            guard i + 1 < end else { throw short(i + 1) }
-            switch p[i + 1] {
-            case 0x22: out.append(0x22); i += 2
-            case 0x5C: out.append(0x5C); i += 2
-            case 0x2F: out.append(0x2F); i += 2
-            case 0x62: out.append(0x08); i += 2
-            case 0x66: out.append(0x0C); i += 2
-            case 0x6E: out.append(0x0A); i += 2
-            case 0x72: out.append(0x0D); i += 2
-            case 0x74: out.append(0x09); i += 2
-            case 0x75:
-                var code = try unicodeEscape(i)
-                i += 6
-                if code >= 0xD800 && code <= 0xDBFF {
-                    // A high surrogate pairs with an immediately following \uDC00-\uDFFF.
-                    if i + 1 < end && p[i] == 0x5C && p[i + 1] == 0x75 {
-                        let next = try unicodeEscape(i)
-                        if next >= 0xDC00 && next <= 0xDFFF {
-                            code = 0x10000 + ((code - 0xD800) << 10) + (next - 0xDC00)
-                            i += 6
-                        } else {
-                            code = 0xFFFD
-                        }
-                    } else if i + 1 >= end && !eof {
-                        throw .needMore
-                    } else {
-                        code = 0xFFFD
-                    }
-                } else if code >= 0xDC00 && code <= 0xDFFF {
-                    code = 0xFFFD
-                }
-                if code < 2 { low = true }
-                appendUTF8(code, to: out)
-            default:
-                throw invalid(i, "invalid escape sequence in string")
-            }
-        }
-    }
-
-    private func appendUTF8(_ code: Int, to out: ByteBuffer) {
-        if code < 0x80 {
-            out.append(UInt8(code))
-        } else if code < 0x800 {
-            out.append(UInt8(0xC0 | (code >> 6)))
-            out.append(UInt8(0x80 | (code & 0x3F)))
-        } else if code < 0x10000 {
-            out.append(UInt8(0xE0 | (code >> 12)))
-            out.append(UInt8(0x80 | ((code >> 6) & 0x3F)))
-            out.append(UInt8(0x80 | (code & 0x3F)))
-        } else {
-            out.append(UInt8(0xF0 | (code >> 18)))
-            out.append(UInt8(0x80 | ((code >> 12) & 0x3F)))
-            out.append(UInt8(0x80 | ((code >> 6) & 0x3F)))
-            out.append(UInt8(0x80 | (code & 0x3F)))
-        }
-    }
-
-    @inline(__always)
-    private func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
-
-    private func skipNumber(_ i: inout Int) throws(ScanFailure) {
-        let start = i
-        if p[i] == 0x2D { i += 1 }
-        guard i < end else { throw short(i) }
-        if p[i] == 0x30 {
-            i += 1
-        } else if isDigit(p[i]) {
-            i += 1
-            while i < end && isDigit(p[i]) { i += 1 }
-        } else {
-            throw invalid(start, "invalid number")
-        }
-        if i < end && p[i] == 0x2E {
-            i += 1
-            guard i < end else { throw short(i) }
-            guard isDigit(p[i]) else { throw invalid(start, "invalid number: digit expected after '.'") }
-            while i < end && isDigit(p[i]) { i += 1 }
-        }
-        if i < end && (p[i] == 0x65 || p[i] == 0x45) {
-            i += 1
-            if i < end && (p[i] == 0x2B || p[i] == 0x2D) { i += 1 }
-            guard i < end else { throw short(i) }
-            guard isDigit(p[i]) else { throw invalid(start, "invalid number: digit expected in exponent") }
-            while i < end && isDigit(p[i]) { i += 1 }
-        }
-        // A number touching the window end may continue in the next window.
-        if i >= end && !eof { throw .needMore }
-    }
-
-    @inline(__always)
-    private func skipLiteral(_ i: inout Int, _ word: StaticString) throws(ScanFailure) {
-        let length = word.utf8CodeUnitCount
-        let bytes = word.utf8Start
-        var k = 0
-        while k < length {
-            guard i + k < end else { throw short(i + k) }
-            guard p[i + k] == bytes[k] else { throw unexpected(i) }
-            k += 1
-        }
-        i += length
-    }
-
     // MARK: - Values
 
-    /// Skips one complete value starting at `p[i]` (after whitespace), validating all of it.
-    /// Containers are walked with an explicit stack, so depth never touches the call stack.
-    private func skipValue(_ i: inout Int) throws(ScanFailure) {
-        var depth = 0
-        while true {
-            skipWhitespace(&i)
-            guard i < end else { throw short(i) }
-            let c = p[i]
-            switch c {
-            case 0x22:
-                i += 1
-                _ = try scanStringBody(&i)
-            case 0x7B, 0x5B:
-                guard depth < RecordScanner.maxDepth else {
-                    throw invalid(i, "nesting deeper than \(RecordScanner.maxDepth) levels")
-                }
-                let isObject = c == 0x7B
-                depthStack[depth] = isObject ? 1 : 0
-                depth += 1
-                i += 1
-                skipWhitespace(&i)
-                guard i < end else { throw short(i) }
-                if p[i] == (isObject ? 0x7D : 0x5D) {
-                    i += 1
-                    depth -= 1
-                } else {
-                    if isObject { try skipKeyAndColon(&i) }
-                    continue
-                }
-            case 0x2D, 0x30...0x39:
-                try skipNumber(&i)
-            case 0x74: try skipLiteral(&i, "true")
-            case 0x66: try skipLiteral(&i, "false")
-            case 0x6E: try skipLiteral(&i, "null")
-            default:
-                throw unexpected(i)
-            }
-            // After a complete value: close containers or move to the next element.
-            while true {
-                if depth == 0 { return }
-                skipWhitespace(&i)
-                guard i < end else { throw short(i) }
-                let d = p[i]
-                let inObject = depthStack[depth - 1] == 1
-                if d == 0x2C {
-                    i += 1
-                    if inObject {
-                        skipWhitespace(&i)
-                        try skipKeyAndColon(&i)
-                    }
-                    break
-                }
-                if d == (inObject ? 0x7D : 0x5D) {
-                    i += 1
-                    depth -= 1
-                    continue
-                }
-                throw invalid(i, inObject ? "expected ',' or '}' after object member" : "expected ',' or ']' after array element")
-            }
-        }
-    }
-
+    /// Skips one complete value starting at `w[i]` (after whitespace), validating all of it.
     @inline(__always)
-    private func skipKeyAndColon(_ i: inout Int) throws(ScanFailure) {
-        guard i < end else { throw short(i) }
-        guard p[i] == 0x22 else { throw invalid(i, "expected a string key") }
-        i += 1
-        _ = try scanStringBody(&i)
-        try skipColon(&i)
+    private func skipValue(_ i: inout Int) throws(ScanFailure) {
+        try window.skipValue(&i, stack: depthStack, maxDepth: RecordScanner.maxDepth)
     }
 
-    /// Appends `p[start..<stop]`, a validated value, without whitespace outside strings.
+    /// Appends `w[start..<stop]`, a validated value, without whitespace outside strings.
     private func appendCompact(_ start: Int, _ stop: Int, to out: ByteBuffer) {
+        let w = window
         var i = start
         var runStart = start
         while i < stop {
-            let c = p[i]
+            let c = w[i]
             if c == 0x22 {
                 // Strings are copied as written, escapes included.
                 i += 1
                 while true {
-                    let s = p[i]
+                    let s = w[i]
                     if s == 0x5C { i += 2; continue }
                     i += 1
                     if s == 0x22 { break }
                 }
             } else if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 {
-                if i > runStart { out.append(p + runStart, i - runStart) }
+                if i > runStart { out.append(w.pointer(runStart, count: i - runStart), i - runStart) }
                 i += 1
                 runStart = i
             } else {
                 i += 1
             }
         }
-        if stop > runStart { out.append(p + runStart, stop - runStart) }
+        if stop > runStart { out.append(w.pointer(runStart, count: stop - runStart), stop - runStart) }
     }
 
     // MARK: - Records
 
     /// Compares a key in the window with an expected key.
     private func keyEquals(start: Int, end keyEnd: Int, escaped: Bool, expected: [UInt8]) throws(ScanFailure) -> Bool {
+        let w = window
         if escaped {
             keyScratch.count = 0
             var j = start
-            _ = try decodeStringBody(&j, into: keyScratch)
+            _ = try w.decodeStringBody(&j, into: keyScratch)
             return keyScratch.count == expected.count && keyScratch.bytes.elementsEqual(expected)
         }
         let length = keyEnd - start
         guard length == expected.count else { return false }
         return expected.withUnsafeBufferPointer { e in
-            memcmp(p + start, e.baseAddress!, length) == 0
+            memcmp(w.pointer(start, count: length), e.baseAddress!, length) == 0
         }
     }
 
     private func parseRecord(_ i: inout Int) throws(ScanFailure) {
-        guard p[i] == 0x7B else {
+        let w = window
+        guard w[i] == 0x7B else {
             throw invalid(i, "record is not a JSON object")
         }
         values.reset()
         try extractObject(node: 0, &i, inElement: false)
     }
 
-    /// Finds the child of `node` whose key equals `key[0..<length]`, or -1.
     @inline(__always)
-    private func findChild(_ node: Int, _ key: UnsafePointer<UInt8>, _ length: Int, canLoad8: Bool) -> Int {
-        let n = nodes[node]
-        if n.childLengths & (UInt64(1) << UInt64(min(length, 63))) == 0 { return -1 }
+    private static func slot(_ head: UInt64, _ length: Int, multiplier: UInt64, shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((head ^ UInt64(truncatingIfNeeded: length)) &* multiplier) >> shift)
+    }
+
+    /// A collision-free slot table for children given as (key head, key length, node index): the
+    /// smallest table of at least twice as many slots as children, and the first multiplier
+    /// that gives every child a slot of its own (a lookup is then one probe). Children whose heads
+    /// and lengths are equal (keys that differ after 8 bytes) cannot be told apart by a slot and
+    /// fall back to the list, marked by a multiplier of 0.
+    private static func slotTable(_ children: [(head: UInt64, length: Int, index: Int)]) -> (slots: [Int32], shift: UInt64, multiplier: UInt64) {
+        if children.isEmpty { return ([-1], 63, 0) }
+        var bits = 1
+        while 1 << bits < 2 * children.count { bits += 1 }
+        while bits <= 12 {
+            let shift = UInt64(64 - bits)
+            for attempt in 0..<64 {
+                let multiplier = (0x9E37_79B9_7F4A_7C15 &* UInt64(2 * attempt + 1)) | 1
+                var slots = [Int32](repeating: -1, count: 1 << bits)
+                var clash = false
+                for child in children {
+                    let k = slot(child.head, child.length, multiplier: multiplier, shift: shift)
+                    if slots[k] >= 0 { clash = true; break }
+                    slots[k] = Int32(child.index)
+                }
+                if !clash { return (slots, shift, multiplier) }
+            }
+            bits += 1
+        }
+        return ([-1], 63, 0)
+    }
+
+    private static func lastWord(_ key: [UInt8]) -> UInt64 {
+        guard key.count >= 8 else { return 0 }
+        return key[(key.count - 8)...].reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// Finds the child of node `n` whose key equals `key[0..<length]`, or -1.
+    @inline(__always)
+    private func findChild(_ n: UnsafePointer<Node>, _ key: UnsafePointer<UInt8>, _ length: Int, canLoad8: Bool) -> Int {
         var head: UInt64
         if canLoad8 {
+            // SAFETY: the caller guarantees 8 readable bytes at `key` (canLoad8).
             head = UnsafeRawPointer(key).loadUnaligned(as: UInt64.self)
             if length < 8 { head &= (UInt64(1) << (8 * UInt64(length))) &- 1 }
         } else {
             head = FieldPlan.head(key, length)
         }
-        var k = n.childStart
-        let stop = n.childStart + n.childCount
+        let multiplier = n.pointee.slotMultiplier
+        if multiplier != 0 {
+            // SAFETY: slot() is below 1 << (64 - slotShift), the size of the node's slice.
+            let c = Int(childSlots[n.pointee.slotStart + RecordScanner.slot(head, length, multiplier: multiplier, shift: n.pointee.slotShift)])
+            if c >= 0 && keyEquals(nodes + c, key, length, head) { return c }
+            return -1
+        }
+        var k = n.pointee.childStart
+        let stop = k + n.pointee.childCount
         while k < stop {
             let c = childIndex[k]
-            let child = nodes[c]
-            if child.keyLength == length && child.keyHead == head
-                && (length <= 8 || memcmp(key + 8, keyBytes + child.keyOffset + 8, length - 8) == 0)
-            {
-                return c
-            }
+            if keyEquals(nodes + c, key, length, head) { return c }
             k += 1
         }
         return -1
     }
 
-    /// Walks the object at `p[i]` (`{`), capturing or descending into members named by `node`'s children.
+    /// Whether `child`'s key is `key[0..<length]`, whose first (up to) eight bytes are `head`.
+    @inline(__always)
+    private func keyEquals(_ child: UnsafePointer<Node>, _ key: UnsafePointer<UInt8>, _ length: Int, _ head: UInt64) -> Bool {
+        guard child.pointee.keyLength == length && child.pointee.keyHead == head else { return false }
+        if length <= 8 { return true }
+        // SAFETY: length > 8, so the eight bytes before key + length are the key's own.
+        if UnsafeRawPointer(key + (length - 8)).loadUnaligned(as: UInt64.self) != child.pointee.keyLast { return false }
+        return length <= 16 || memcmp(key + 8, keyBytes + child.pointee.keyOffset + 8, length - 16) == 0
+    }
+
+    /// Walks the object at `w[i]` (`{`), capturing or descending into members named by `node`'s children.
     private func extractObject(node: Int, _ i: inout Int, inElement: Bool) throws(ScanFailure) {
-        i += 1
-        skipWhitespace(&i)
-        guard i < end else { throw short(i) }
-        if p[i] == 0x7D {
-            i += 1
+        let w = window
+        let nodeRef = UnsafePointer(nodes + node)
+        var j = i &+ 1
+        defer { i = j }
+        w.skipWhitespace(&j)
+        guard j < w.end else { throw w.short(j) }
+        if w[j] == 0x7D {
+            j &+= 1
             return
         }
         while true {
-            guard p[i] == 0x22 else { throw invalid(i, "expected a string key") }
-            i += 1
-            let keyStart = i
-            let escaped = try scanStringBody(&i)
-            let keyLength = i - 1 - keyStart
-            try skipColon(&i)
-            var child: Int
+            guard w[j] == 0x22 else { throw invalid(j, "expected a string key") }
+            j &+= 1
+            let keyStart = j
+            let escaped = try w.scanStringBody(&j)
+            let keyLength = j &- 1 &- keyStart
+            try w.skipColon(&j)
+            var key: UnsafePointer<UInt8>
+            var length = keyLength
+            var canLoad8 = true
             if escaped {
                 keyScratch.count = 0
-                var j = keyStart
-                _ = try decodeStringBody(&j, into: keyScratch)
+                var k = keyStart
+                _ = try w.decodeStringBody(&k, into: keyScratch)
                 keyScratch.reserve(8)
-                child = findChild(node, keyScratch.base, keyScratch.count, canLoad8: true)
+                key = UnsafePointer(keyScratch.base)
+                length = keyScratch.count
             } else {
-                child = findChild(node, p + keyStart, keyLength, canLoad8: keyStart + 8 <= end)
+                canLoad8 = keyStart &+ 8 <= w.end
+                key = w.pointer(keyStart, count: canLoad8 ? max(keyLength, 8) : keyLength)
             }
-            if child < 0 {
-                if probeRecordsKey && node == 0 && keyLength == 7 && p[i] == 0x5B && memcmp(p + keyStart, "Records", 7) == 0 {
+            // Most keys are no child's, and their length alone says so.
+            let child = nodeRef.pointee.childLengths & (UInt64(1) << UInt64(min(length, 63))) == 0
+                ? -1 : findChild(nodeRef, key, length, canLoad8: canLoad8)
+            if child >= 0 {
+                try handleValue(node: child, &j, inElement: inElement)
+            } else if w[j] == 0x22 {
+                // Most skipped members are strings: no call into skipValue for them.
+                j &+= 1
+                _ = try w.scanStringBody(&j)
+            } else {
+                if probeRecordsKey && node == 0 && keyLength == 7 && w[j] == 0x5B && w.matches(keyStart, "Records") {
                     recordsHoldingRecordsArray += 1
                 }
-                try skipValue(&i)
-            } else {
-                try handleValue(node: child, &i, inElement: inElement)
+                try skipValue(&j)
             }
-            skipWhitespace(&i)
-            guard i < end else { throw short(i) }
-            let c = p[i]
+            w.skipWhitespace(&j)
+            guard j < w.end else { throw w.short(j) }
+            let c = w[j]
             if c == 0x2C {
-                i += 1
-                skipWhitespace(&i)
-                guard i < end else { throw short(i) }
+                j &+= 1
+                w.skipWhitespace(&j)
+                guard j < w.end else { throw w.short(j) }
                 continue
             }
             if c == 0x7D {
-                i += 1
+                j &+= 1
                 return
             }
-            throw invalid(i, "expected ',' or '}' after object member")
+            throw invalid(j, "expected ',' or '}' after object member")
         }
     }
 
-    /// Handles the value at `p[i]` for `node`: captures it for the node's columns, then descends
+    /// Handles the value at `w[i]` for `node`: captures it for the node's columns, then descends
     /// into it for the node's children or exploded array.
     private func handleValue(node: Int, _ i: inout Int, inElement: Bool) throws(ScanFailure) {
+        let w = window
         let n = nodes[node]
         if n.fieldCount > 0 {
             let valueStart = i
@@ -720,7 +503,7 @@ final class RecordScanner {
             if !n.descends { return }
             i = valueStart
         }
-        let c = p[i]
+        let c = w[i]
         if n.element >= 0 && c == 0x5B {
             try explode(element: n.element, &i)
         } else if n.anyElement >= 0 && c == 0x5B {
@@ -733,21 +516,22 @@ final class RecordScanner {
     }
 
     private func capture(_ i: inout Int, node n: Node, inElement: Bool) throws(ScanFailure) {
+        let w = window
         let out = values.bytes
         let start = out.count
-        let c = p[i]
+        let c = w[i]
         if c == 0x22 {
             i += 1
-            if try decodeStringBody(&i, into: out) { values.hasLowBytes = true }
+            if try w.decodeStringBody(&i, into: out) { values.hasLowBytes = true }
         } else if c == 0x6E {
-            try skipLiteral(&i, "null")
+            try w.skipLiteral(&i, "null")
         } else {
             let valueStart = i
             try skipValue(&i)
             if c == 0x7B || c == 0x5B {
                 appendCompact(valueStart, i, to: out)
             } else {
-                out.append(p + valueStart, i - valueStart)
+                out.append(w.pointer(valueStart, count: i - valueStart), i - valueStart)
             }
         }
         let length = out.count - start
@@ -766,37 +550,38 @@ final class RecordScanner {
         }
     }
 
-    /// Walks the array at `p[i]` (`[`) for a hidden `[]` path: each element through `element`,
+    /// Walks the array at `w[i]` (`[`) for a hidden `[]` path: each element through `element`,
     /// without exploding (the element values land in `values.multi…`).
     private func walkElements(_ element: Int, _ i: inout Int) throws(ScanFailure) {
         try walkArray(element, &i, exploding: false)
     }
 
-    /// Walks the exploded array at `p[i]` (`[`), opening one element per entry.
+    /// Walks the exploded array at `w[i]` (`[`), opening one element per entry.
     private func explode(element: Int, _ i: inout Int) throws(ScanFailure) {
         values.clearElements()
         try walkArray(element, &i, exploding: true)
     }
 
-    /// Walks the array at `p[i]` (`[`), each entry through `element`; when `exploding`, each entry
+    /// Walks the array at `w[i]` (`[`), each entry through `element`; when `exploding`, each entry
     /// opens an element of its own.
     @inline(__always)
     private func walkArray(_ element: Int, _ i: inout Int, exploding: Bool) throws(ScanFailure) {
+        let w = window
         i += 1
-        skipWhitespace(&i)
-        guard i < end else { throw short(i) }
-        if p[i] == 0x5D {
+        w.skipWhitespace(&i)
+        guard i < w.end else { throw w.short(i) }
+        if w[i] == 0x5D {
             i += 1
             return
         }
         while true {
             if exploding { values.appendElement() }
-            skipWhitespace(&i)
-            guard i < end else { throw short(i) }
+            w.skipWhitespace(&i)
+            guard i < w.end else { throw w.short(i) }
             try handleValue(node: element, &i, inElement: exploding)
-            skipWhitespace(&i)
-            guard i < end else { throw short(i) }
-            let c = p[i]
+            w.skipWhitespace(&i)
+            guard i < w.end else { throw w.short(i) }
+            let c = w[i]
             if c == 0x2C {
                 i += 1
                 continue
