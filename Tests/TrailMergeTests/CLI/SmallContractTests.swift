@@ -77,4 +77,77 @@ import Testing
         let holds = try runCLI(["process", one, "-o", folder.path + "/z.tsv", "--records", "."])
         #expect(holds.stderr.contains("--records .: 1 of 1 record holds a top-level 'Records' array"), "\(holds.stderr)")
     }
+
+    /// QA: on a terminal, a fatal error was glued onto the progress line
+    /// (`…, 0 rowstrailmerge: in/b.json: byte 29: …`); it now erases the line first.
+    @Test(.enabled(if: terminalRunnerAvailable || isCI, "util-linux script is not installed"))
+    func aFatalErrorOnATerminalErasesTheProgressLineFirst() throws {
+        let folder = TempFolder()
+        folder.write("in/a.json", #"{"Records":[{"eventTime":"t"}]}"#)
+        folder.write("in/b.json", #"{"Records":[{"eventTime":"t",}]}"#)
+        let run = try runOnTerminal(["process", folder.path + "/in", "-o", folder.path + "/out.tsv"], in: folder)
+        #expect(run.status == 1)
+        #expect(run.screen.contains("reading: "), "the progress line was drawn: \(run.screen.debugDescription)")
+        #expect(run.screen.contains("\r\u{1B}[Ktrailmerge: \(folder.path)/in/b.json: byte 29: expected a string key"),
+                "\(run.screen.debugDescription)")
+        #expect(!run.screen.contains("rowstrailmerge"))
+    }
+
+    /// QA: the interruption line was glued onto the progress line too.
+    @Test(.enabled(if: terminalRunnerAvailable || isCI, "util-linux script is not installed"))
+    func anInterruptionOnATerminalErasesTheProgressLineFirst() throws {
+        let folder = TempFolder()
+        // A FIFO nobody writes to: the run shows its progress line and waits there for the signal.
+        let fifo = folder.path + "/input.json"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let run = try runOnTerminal(["process", fifo, "-o", folder.path + "/out.tsv"], in: folder) { pid, screen in
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !screen().contains("reading: 0/1 files") && ContinuousClock.now < deadline { usleep(20_000) }
+            kill(pid, SIGINT)
+        }
+        #expect(run.status == 130)
+        #expect(run.screen.contains("reading: 0/1 files"), "\(run.screen.debugDescription)")
+        #expect(run.screen.contains("\r\u{1B}[Ktrailmerge: interrupted by signal 2; temporary files removed, no output written"),
+                "\(run.screen.debugDescription)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/out.tsv"))
+    }
+}
+
+/// True when util-linux `script` can give the executable a pseudo-terminal.
+let terminalRunnerAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/script")
+
+/// Runs the executable with stdin, stdout and stderr on a pseudo-terminal (`script -qfec`), so it
+/// draws its progress line as on a user's terminal. `whileRunning` gets the process id and a
+/// function returning what the terminal has shown so far. Returns the exit status and everything
+/// the terminal showed (`\n` arrives as `\r\n`).
+func runOnTerminal(
+    _ arguments: [String], in folder: TempFolder, whileRunning: ((pid_t, () -> String) -> Void)? = nil
+) throws -> (status: Int32, screen: String) {
+    let quote = { (word: String) in "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    let pidFile = folder.path + "/.terminal-pid"
+    let typescript = folder.path + "/.terminal-typescript"
+    defer {
+        try? FileManager.default.removeItem(atPath: pidFile)
+        try? FileManager.default.removeItem(atPath: typescript)
+    }
+    let command = "echo $$ > \(quote(pidFile)); exec " + ([executablePath] + arguments).map(quote).joined(separator: " ")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+    process.arguments = ["-qfec", "sh -c " + quote(command), typescript]
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let screen = { String(decoding: FileManager.default.contents(atPath: typescript) ?? Data(), as: UTF8.self) }
+    if let whileRunning {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var pid: pid_t?
+        while pid == nil && process.isRunning && ContinuousClock.now < deadline {
+            pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if pid == nil { usleep(20_000) }
+        }
+        if let pid { whileRunning(pid, screen) }
+    }
+    process.waitUntilExit()
+    return (process.terminationStatus, screen())
 }
