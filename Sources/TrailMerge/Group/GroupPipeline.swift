@@ -363,16 +363,23 @@ private func writeGroup(
     }
 }
 
-/// Writes one part into its temp file. Returns the bytes written.
-private func writePart(
+/// Writes one part into its temp file. Returns the bytes written. Progress advances as each
+/// source file is copied in, not when the part is complete, so one large group does not hold the
+/// line at 0 files; parts written in parallel share the counters (relaxed atomics).
+func writePart(
     _ part: PlannedPart, to output: StagedFile, codec: OutputCodec, level: Int, threads: Int, reader: GzipReader,
     storage: Storage, progress: ProgressCounters?
 ) throws(TrailMergeError) -> Int {
-    let writtenBefore = output.writer.bytesWritten
-    defer {
-        for file in part.files { progress?.fileDone(bytes: file.size, jsonBytes: 0, rows: 0) }
-        progress?.bytesDone.wrappingAdd(output.writer.bytesWritten - writtenBefore, ordering: .relaxed)
+    var reported = output.writer.bytesWritten
+    /// Counts `file` as done, with the bytes written since the last report.
+    func copied(_ file: SourceFile) {
+        guard let progress else { return }
+        progress.fileDone(bytes: file.size, jsonBytes: 0, rows: 0)
+        progress.bytesDone.wrappingAdd(output.writer.bytesWritten - reported, ordering: .relaxed)
+        reported = output.writer.bytesWritten
     }
+    // What the sink writes once the last file is in (buffered blocks, the gzip trailer).
+    defer { progress?.bytesDone.wrappingAdd(output.writer.bytesWritten - reported, ordering: .relaxed) }
     switch codec {
     case .keep:
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -397,6 +404,7 @@ private func writePart(
                 first = false
                 try output.writer.write(UnsafeRawBufferPointer(start: buffer, count: n))
             }
+            copied(file)
         }
         try output.writer.flush()
         return output.writer.bytesWritten
@@ -425,6 +433,7 @@ private func writePart(
                 try sink.write(block)
                 block.count = 0
             }
+            copied(file)
         }
         if block.count > 0 { try sink.write(block) }
         try sink.finish()

@@ -258,4 +258,29 @@ private func contents(_ path: String) -> [UInt8] { Array(FileManager.default.con
         #expect(fromSource == fromGroups)
         #expect(!fromSource.isEmpty)
     }
+
+    /// QA: `group` progress stayed at `0/N files` while one big group was written: a part counted
+    /// its files only once it was complete. Each source now counts once it is copied in: a part
+    /// whose third file has vanished has counted the two before it, and never the third.
+    @Test(arguments: [OutputCodec.keep, .gzip, .none])
+    func progressCountsEachSourceFileOnceItIsCopiedIn(codec: OutputCodec) throws {
+        let folder = TempFolder()
+        var files: [SourceFile] = []
+        for (index, name) in ["a", "b", "c"].enumerated() {
+            let path = folder.write("src/\(name).json.gz", gzip(#"{"Records":[{"eventTime":"t\#(index)"}]}"#))
+            files.append(SourceFile(path: path, relativePath: name + ".json.gz", root: folder.path + "/src", size: contents(path).count))
+        }
+        try FileManager.default.removeItem(atPath: files[2].path)
+        let part = PlannedPart(name: "all.json.gz", key: "all", files: files)
+        let outputs = OutputSet(cleanup: Cleanup())
+        defer { outputs.abandon() }
+        let staged = try outputs.stage(folder.path + "/all.json.gz", role: "output")
+        let progress = ProgressCounters()
+        #expect(throws: TrailMergeError.self) {
+            _ = try writePart(
+                part, to: staged, codec: codec, level: 6, threads: 2, reader: GzipReader(), storage: Storage(), progress: progress)
+        }
+        #expect(progress.snapshot.filesDone == 2)
+        #expect(progress.snapshot.inputBytesDone == files[0].size + files[1].size)
+    }
 }
