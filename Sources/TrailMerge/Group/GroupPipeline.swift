@@ -85,7 +85,8 @@ public func runGroup(
         throw .unreadable(path: source, reason: "SRC is not a readable directory")
     }
 
-    // Destinations first: DEST (created if missing), the manifest and the stats file.
+    // Destinations first: DEST (created if missing; its parent must exist), the manifest and the
+    // stats file.
     if remoteDestination {
         let url = try S3URL(parsing: destination)
         // The bucket must exist and be listable (the plan lists DEST to never overwrite).

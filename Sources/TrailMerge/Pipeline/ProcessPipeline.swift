@@ -213,11 +213,17 @@ struct RecordSelection {
     }
 }
 
-/// Checks, without writing anything, every destination a `process` run would write (the output
-/// or its split parts, the stats file) and the temp folder: what `--dry-run` checks.
+/// Checks, without writing anything, every destination a `process` run would write (the output,
+/// its split parts or its partition folder, the stats file) and the temp folder: what `--dry-run`
+/// checks.
 public func checkProcessDestinations(_ options: ProcessOptions) throws(TrailMergeError) {
     if options.output != "-" {
-        if let points = options.splitPoints {
+        if !options.partitionBy.isEmpty {
+            // A folder (or an S3 prefix), as the run checks it.
+            var folder = options.output
+            while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+            if Storage.isS3(folder) { try OutputSet.check(folder, role: "output") } else { try checkPartitionFolder(folder) }
+        } else if let points = options.splitPoints {
             for index in 0...points.count { try OutputSet.check(splitOutputName(options.output, index), role: "output") }
         } else {
             try OutputSet.check(options.output, role: "output")
@@ -533,8 +539,8 @@ func partitionFileName(_ options: ProcessOptions) -> String {
     return "part-00000." + options.format.rawValue + (options.compression == .gzip ? ".gz" : "")
 }
 
-/// The partition folder must be new or empty (hidden entries aside), so no partition of an
-/// earlier run is mixed with this one's.
+/// The partition folder must be new (in an existing folder) or empty (hidden entries aside), so no
+/// partition of an earlier run is mixed with this one's.
 func checkPartitionFolder(_ folder: String) throws(TrailMergeError) {
     guard let status = try? fileStatus(folder) else {
         try OutputSet.checkFolder(folder, role: "--partition-by output folder")

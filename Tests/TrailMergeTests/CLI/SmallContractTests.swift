@@ -44,23 +44,77 @@ import Testing
         let folder = TempFolder()
         try FileManager.default.copyItem(atPath: fixturesPath + "/sample", toPath: folder.path + "/src")
         folder.write("src/AWSLogs/000000000000/CloudTrail/us-east-1/2024/03/01/0.json.gz", [0x1F, 0x8B, 0x08, 0, 1, 2])
-        for dest in ["daily", "new/daily"] {
-            let result = try runCLI(["group", folder.path + "/src/AWSLogs", folder.path + "/" + dest, "--group-by", "([0-9]+)/.*",
-                                     "--output-codec", "gzip"])
+        // DEST itself, and DEST with a name template that makes folders inside it.
+        for extra in [[], ["--name", "x/$1"]] {
+            let result = try runCLI(["group", folder.path + "/src/AWSLogs", folder.path + "/daily", "--group-by", "([0-9]+)/.*",
+                                     "--output-codec", "gzip"] + extra)
             #expect(result.status == 1)
             #expect(result.stderr.contains("0.json.gz"), "fails on the corrupt input: \(result.stderr)")
             #expect(folder.listing().filter { !$0.hasPrefix("src") }.isEmpty, "\(folder.listing().filter { !$0.hasPrefix("src") })")
         }
     }
 
-    /// Found on the way: a DEST whose parent does not exist failed ("cannot create a lock file"):
-    /// the folder above was journaled before DEST, where the journal lives, existed.
-    @Test func groupCreatesADestTwoLevelsDeep() throws {
+    /// Found on the way: a DEST whose parent does not exist failed ("cannot create a lock file").
+    /// Since the QA pass such a DEST is refused up front (see the test below); a missing DEST in
+    /// an existing folder is created, and no lock file is left.
+    @Test func groupCreatesAMissingDestAndLeavesNoLockFile() throws {
         let folder = TempFolder()
-        let result = try runCLI(["group", fixturesPath + "/sample/AWSLogs", folder.path + "/new/daily", "--group-by", "([0-9]+)/.*"])
+        let result = try runCLI(["group", fixturesPath + "/sample/AWSLogs", folder.path + "/daily", "--group-by", "([0-9]+)/.*"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(folder.listing().filter { $0.hasPrefix("new/daily/") && $0.hasSuffix(".json.gz") }.count == 3, "\(folder.listing())")
+        #expect(folder.listing().filter { $0.hasPrefix("daily/") && $0.hasSuffix(".json.gz") }.count == 3, "\(folder.listing())")
         #expect(!folder.listing().contains { $0.contains(".trailmerge-run-") })
+    }
+
+    /// QA: `group` created the missing parents of DEST, and `process --partition-by` those of its
+    /// -o folder, silently, while `process -o missing/dir/out.tsv` refused. The top-level
+    /// destination's parent must now exist: one line naming it, exit 1, nothing created (the run
+    /// and its dry run alike). DEST, the partition folder and what goes inside them are still made.
+    @Test func aDestinationFolderWhoseParentIsMissingIsRefusedLikeAnOutputFile() throws {
+        let folder = TempFolder()
+        let sample = fixturesPath + "/sample"
+        let file = try runCLI(["process", sample, "-o", folder.path + "/new/out.tsv"])
+        #expect(file.status == 1)
+        #expect(file.stderr == "trailmerge: \(folder.path)/new/out.tsv: the output folder \(folder.path)/new does not exist\n")
+        for extra in [[], ["--dry-run"]] {
+            let lake = try runCLI(["process", sample, "-o", folder.path + "/new/deeper/lake/", "--partition-by", "dt=eventTime:10"] + extra)
+            #expect(lake.status == 1)
+            #expect(lake.stderr == "trailmerge: \(folder.path)/new/deeper/lake: the folder \(folder.path)/new/deeper does not exist; "
+                + "create it first (only the --partition-by output folder itself is created)\n", "\(extra)")
+            let group = try runCLI(["group", sample + "/AWSLogs", folder.path + "/new/daily", "--group-by", "([0-9]+)/.*"] + extra)
+            #expect(group.status == 1)
+            #expect(group.stderr == "trailmerge: \(folder.path)/new/daily: the folder \(folder.path)/new does not exist; "
+                + "create it first (only DEST itself is created)\n", "\(extra)")
+            #expect(folder.listing().isEmpty, "\(folder.listing())")
+        }
+        // A parent that is a file is named too.
+        folder.write("plain", "x")
+        let onFile = try runCLI(["group", sample + "/AWSLogs", folder.path + "/plain/daily", "--group-by", "([0-9]+)/.*"])
+        #expect(onFile.status == 1)
+        #expect(onFile.stderr == "trailmerge: \(folder.path)/plain/daily: \(folder.path)/plain is not a folder\n")
+        // One level down is fine: the destination itself and the folders inside it are made.
+        let lake = try runCLI(["process", sample, "-o", folder.path + "/lake", "--partition-by", "dt=eventTime:10", "--quiet"])
+        #expect(lake.status == 0, "\(lake.stderr)")
+        #expect(FileManager.default.fileExists(atPath: folder.path + "/lake/dt=2024-03-01/part-00000.tsv.gz"), "\(folder.listing())")
+        let group = try runCLI(["group", sample + "/AWSLogs", folder.path + "/daily", "--group-by", "([0-9]+)/CloudTrail/.*",
+                                "--name", "by/$1", "--quiet"])
+        #expect(group.status == 0, "\(group.stderr)")
+        #expect(folder.listing().filter { $0.hasPrefix("daily/by/") && $0.hasSuffix(".json.gz") }.count == 3, "\(folder.listing())")
+    }
+
+    /// Found on the way: `--dry-run` checked a `--partition-by` folder as an output file, so an
+    /// existing empty folder, which the run accepts, failed the dry run ("is a folder").
+    @Test func aPartitionDryRunChecksTheFolderAsTheRunDoes() throws {
+        let folder = TempFolder()
+        let sample = fixturesPath + "/sample"
+        try FileManager.default.createDirectory(atPath: folder.path + "/lake", withIntermediateDirectories: false)
+        let empty = try runCLI(["process", sample, "-o", folder.path + "/lake", "--partition-by", "dt=eventTime:10", "--dry-run"])
+        #expect(empty.status == 0, "\(empty.stderr)")
+        #expect(empty.stderr.hasPrefix("trailmerge: dry run: 24 files would be read"), "\(empty.stderr)")
+        folder.write("lake/old.tsv", "x")
+        let full = try runCLI(["process", sample, "-o", folder.path + "/lake", "--partition-by", "dt=eventTime:10", "--dry-run"])
+        #expect(full.status == 2)
+        #expect(full.stderr.contains("the partition folder is not empty (it holds old.tsv)"), "\(full.stderr)")
+        #expect(full.stdout.isEmpty)
     }
 
     @Test func messagesSuggestRecordsPathsAndAgreeInNumber() throws {
