@@ -132,6 +132,22 @@ import Testing
         #expect(holds.stderr.contains("--records .: 1 of 1 record holds a top-level 'Records' array"), "\(holds.stderr)")
     }
 
+    /// QA: `process -o FOLDER` (an existing folder) said "cannot tell the format"; it says that
+    /// the path is a folder and what to do, with or without --format, and changes nothing.
+    @Test func anOutputThatIsAFolderIsNamedAsOne() throws {
+        let folder = TempFolder()
+        let out = folder.path + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        for extra in [[], ["--format", "tsv"], ["--dry-run"], ["--quiet"]] {
+            let result = try runCLI(["process", fixturesPath + "/sample", "-o", out + (extra.isEmpty ? "/" : "")] + extra)
+            #expect(result.status == 1, "\(extra)")
+            #expect(result.stderr == "trailmerge: \(out): the output path is a folder; name a file in it (such as "
+                + "\(out)/events.tsv.gz), or add --partition-by to write partitions into it\n", "\(extra)")
+            #expect(result.stdout.isEmpty)
+            #expect(folder.listing() == ["out"])
+        }
+    }
+
     /// QA: on a terminal, a fatal error was glued onto the progress line
     /// (`…, 0 rowstrailmerge: in/b.json: byte 29: …`); it now erases the line first.
     @Test(.enabled(if: terminalRunnerAvailable || isCI, "util-linux script is not installed"))
