@@ -106,9 +106,14 @@ public func runGroup(
         noOverwrite: remoteDestination)
     if !options.dryRun, !remoteDestination, storage.isFolder(destination) { outputs.reclaim(in: destination) }
     var result = try planGroup(options, pattern: pattern, source: source, destination: destination, storage: storage, events: events)
+    // Nothing matched (only --allow-empty gets here; sources grouped before do not count as that):
+    // said once the run is done.
+    let noneMatched = !options.dryRun && result.parts.isEmpty && result.stats.previouslyGrouped == 0
+    let noneMatchedNotice = RunEvent.notice("no input file matched, so no part was written (--allow-empty)")
     // Nothing to write and nothing to record: leave DEST alone (not even created).
     if options.dryRun || (result.parts.isEmpty && options.outputManifest == nil && options.statsPath == nil) {
         result.stats.seconds = secondsSince(started)
+        if noneMatched { events(noneMatchedNotice) }
         return result
     }
 
@@ -134,6 +139,7 @@ public func runGroup(
         outputs.abandon()
         throw error
     }
+    if noneMatched { events(noneMatchedNotice) }
     if options.deleteOnSuccess {
         // S3 sources: DeleteObjects, 1,000 keys a call, per bucket, only now that all is committed.
         var remote: [String: [String]] = [:]

@@ -172,6 +172,10 @@ public func runProcess(
             partitions: partitionColumns.isEmpty ? nil : (outputs, partitionColumns), storage: storage,
             prefetchBudget: prefetchBudget, started: started, events: events)
         try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
+        // No file read and none skipped as bad: none matched (only --allow-empty gets here).
+        if stats.files == 0 && stats.skippedFiles.isEmpty {
+            events(.notice("no input file matched, so an empty output was written (--allow-empty)"))
+        }
         return stats
     } catch {
         outputs.abandon()

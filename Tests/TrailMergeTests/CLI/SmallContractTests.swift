@@ -148,6 +148,36 @@ import Testing
         }
     }
 
+    /// QA: `--allow-empty` with no matching file wrote its empty output without a word; it now
+    /// says so in one line (not with --quiet), and `group` likewise.
+    @Test func allowEmptySaysThatNoFileMatched() throws {
+        let folder = TempFolder()
+        let sample = fixturesPath + "/sample"
+        let out = folder.path + "/e.tsv"
+        let run = try runCLI(["process", sample, "-o", out, "--src-pattern", "nomatch", "--allow-empty"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 2, "\(run.stderr)")
+        #expect(lines.first == "trailmerge: no input file matched, so an empty output was written (--allow-empty)")
+        #expect(lines.last?.hasPrefix("trailmerge: 0 files, ") == true, "\(run.stderr)")
+        #expect(FileManager.default.contents(atPath: out) == Data())
+        let quiet = try runCLI(["process", sample, "-o", out, "--src-pattern", "nomatch", "--allow-empty", "--quiet"])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        let matched = try runCLI(["process", sample, "-o", out, "--allow-empty"])
+        #expect(matched.status == 0 && !matched.stderr.contains("no input file matched"), "\(matched.stderr)")
+
+        let note = "trailmerge: no input file matched, so no part was written (--allow-empty)\n"
+        for selection in [["--src-pattern", "nomatch", "--group-by", "([0-9]+)/.*"], ["--group-by", "(nomatch)/.*"]] {
+            let group = try runCLI(["group", sample + "/AWSLogs", folder.path + "/daily", "--allow-empty"] + selection)
+            #expect(group.status == 0, "\(group.stderr)")
+            #expect(group.stderr.hasPrefix(note), "\(selection) \(group.stderr)")
+            #expect(group.stderr.split(separator: "\n").count == 2, "\(group.stderr)")
+            let quiet = try runCLI(["group", sample + "/AWSLogs", folder.path + "/daily", "--allow-empty", "--quiet"] + selection)
+            #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        }
+        #expect(folder.listing() == ["e.tsv"])
+    }
+
     /// QA: on a terminal, a fatal error was glued onto the progress line
     /// (`…, 0 rowstrailmerge: in/b.json: byte 29: …`); it now erases the line first.
     @Test(.enabled(if: terminalRunnerAvailable || isCI, "util-linux script is not installed"))
