@@ -59,6 +59,7 @@ let processHelp = """
                                to N outputs OUTPUT-00000.EXT ... by range (a value equal to a point
                                goes to the range above it); see 'trailmerge sample'
     \(ProcessCommand.parquetHelp)
+
     \(S3Arguments.help)
 
     Resources:
@@ -70,8 +71,8 @@ let processHelp = """
 
     Reporting:
       --stats FILE             write the run's figures as JSON (committed together with the output)
-      --strict                 fail (exit 1, nothing written) when a --fields or --records path
-                               matched nothing; without it such paths only warn
+      --strict                 a --fields, --records, --where or --dedupe path that matched
+                               nothing is an error (exit 1, nothing written); without it, a warning
       --quiet                  print nothing but errors
       --progress               progress even without a terminal (a plain line every 5 s), or with -o -
 

@@ -16,6 +16,32 @@ import Testing
         #expect(noInput.stderr == "trailmerge: merge: no INPUT given (usage: trailmerge merge INPUT... -o OUTPUT)\n")
     }
 
+    /// QA: `process --help` ran its Parquet options into the S3 section, and its --strict and
+    /// --row-group-size lines said less than the README's reference.
+    @Test func processHelpSeparatesItsSectionsAndSaysWhatTheREADMESays() throws {
+        let help = try runCLI(["process", "--help"])
+        #expect(help.status == 0)
+        let lines = String(decoding: help.stdout, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let s3 = try #require(lines.firstIndex { $0.hasPrefix("S3 (") })
+        #expect(lines[s3 - 1].isEmpty, "\(lines[s3 - 1])")
+        func entry(_ option: String) -> String {
+            guard let start = lines.firstIndex(where: { $0.hasPrefix("  " + option + " ") }) else { return "" }
+            var text = String(lines[start])
+            for line in lines[(start + 1)...] {
+                guard line.hasPrefix("                           ") else { break }
+                text += " " + line.trimmingCharacters(in: .whitespaces)
+            }
+            return text
+        }
+        #expect(entry("--strict").contains("a --fields, --records, --where or --dedupe path that matched nothing is an error (exit 1, nothing written)"),
+                "\(entry("--strict"))")
+        #expect(entry("--row-group-size").contains("at least 64KiB"), "\(entry("--row-group-size"))")
+        #expect(entry("--row-group-size").contains("at most an eighth of --memory (1 MiB to 128 MiB)"), "\(entry("--row-group-size"))")
+        let readme = try String(contentsOfFile: fixturesPath + "/../../../README.md", encoding: .utf8)
+        #expect(readme.contains("| `--strict` | a `--fields`, `--records`, `--where` or `--dedupe` path that matched nothing is an error"))
+        #expect(readme.contains("or a size of buffered values (at least 64 KiB; no row limit then)"))
+    }
+
     @Test func optionValuesAreNamedOnceAndAnOptionIsNotAValue() throws {
         let folder = TempFolder()
         let level = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/x.tsv", "--compression-level", "10"])
