@@ -134,7 +134,7 @@ public func runGroup(
             // Listed before the commit: a run killed while deleting has the deletion finished by the next.
             outputs.journalDeletions(result.parts.flatMap { $0.files.map(\.path) }.filter { !Storage.isS3($0) }, root: source)
         }
-        try finishRun(&result.stats, started: started, statsFile: statsFile, outputs: outputs)
+        try finishRun(&result.stats, command: .group, started: started, statsFile: statsFile, outputs: outputs)
     } catch {
         outputs.abandon()
         throw error

@@ -171,7 +171,7 @@ public func runProcess(
             options, plan: plan, selection: selection, layout: layout, sorter: sorter, outputFiles: outputFiles,
             partitions: partitionColumns.isEmpty ? nil : (outputs, partitionColumns), storage: storage,
             prefetchBudget: prefetchBudget, started: started, events: events)
-        try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
+        try finishRun(&stats, command: .process, started: started, statsFile: statsFile, outputs: outputs)
         // No file read and none skipped as bad: none matched (only --allow-empty gets here).
         if stats.files == 0 && stats.skippedFiles.isEmpty {
             events(.notice("no input file matched, so an empty output was written (--allow-empty)"))
@@ -246,9 +246,11 @@ func lowDescriptorLimitReason(free: Int) -> String {
 }
 
 /// The end of every run: the time taken, the stats file written, and all outputs committed together.
-func finishRun(_ stats: inout RunStats, started: ContinuousClock.Instant, statsFile: StagedFile?, outputs: OutputSet) throws(TrailMergeError) {
+func finishRun(
+    _ stats: inout RunStats, command: RunStats.Command, started: ContinuousClock.Instant, statsFile: StagedFile?, outputs: OutputSet
+) throws(TrailMergeError) {
     stats.seconds = secondsSince(started)
-    try statsFile?.write(stats.json)
+    try statsFile?.write(stats.json(for: command))
     try outputs.commit()
 }
 

@@ -204,6 +204,30 @@ import Testing
         #expect(folder.listing() == ["e.tsv"])
     }
 
+    /// QA: `process --stats` held `group`'s fields (`unmatchedFiles`, `previouslyGrouped`); it
+    /// holds the process fields the README lists, and `group --stats` keeps its own.
+    @Test func statsHoldTheFieldsOfTheirCommand() throws {
+        let folder = TempFolder()
+        let sample = fixturesPath + "/sample"
+        func keys(_ path: String) throws -> Set<String> {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            return Set(json.keys)
+        }
+        let process = try runCLI(["process", sample, "-o", folder.path + "/e.tsv", "--stats", folder.path + "/p.json", "--quiet"])
+        #expect(process.status == 0, "\(process.stderr)")
+        #expect(try keys(folder.path + "/p.json") == [
+            "files", "inputBytes", "jsonBytes", "records", "rows", "spilledRuns", "mergePasses", "outputBytes", "outputFiles",
+            "prunedFolders", "duplicates", "warnings", "skippedFiles", "seconds", "readSeconds", "megabytesPerSecond",
+        ])
+        let merge = try runCLI(["merge", folder.path + "/e.tsv", "-o", folder.path + "/m.tsv", "--stats", folder.path + "/m.json", "--quiet"])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        #expect(try keys(folder.path + "/m.json").isDisjoint(with: ["unmatchedFiles", "previouslyGrouped"]))
+        let group = try runCLI(["group", sample + "/AWSLogs", folder.path + "/daily", "--group-by", "([0-9]+)/.*",
+                                "--stats", folder.path + "/g.json", "--quiet"])
+        #expect(group.status == 0, "\(group.stderr)")
+        #expect(try keys(folder.path + "/g.json").isSuperset(of: ["files", "outputFiles", "unmatchedFiles", "previouslyGrouped"]))
+    }
+
     /// QA: on a terminal, a fatal error was glued onto the progress line
     /// (`…, 0 rowstrailmerge: in/b.json: byte 29: …`); it now erases the line first.
     @Test(.enabled(if: terminalRunnerAvailable || isCI, "util-linux script is not installed"))
