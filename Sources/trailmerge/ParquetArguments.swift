@@ -8,10 +8,10 @@ extension ProcessCommand {
     static let parquetHelp = """
           --parquet-codec C        snappy|zstd|gzip|none: page compression of .parquet output
                                    (default: snappy)
-          --row-group-size N|SIZE  rows per Parquet row group (a number), or buffered bytes per row
-                                   group (a size such as 64MiB); default: 1,048,576 rows; a row
-                                   group also closes at an eighth of --memory (1 MiB to 128 MiB)
-                                   of buffered values unless a SIZE is given
+          --row-group-size N|SIZE  Parquet rows per row group (a number), or a size of buffered
+                                   values per row group (at least 64KiB, e.g. 64MiB; no row limit
+                                   then); default: 1,048,576 rows, and at most an eighth of
+                                   --memory (1 MiB to 128 MiB) of values
         """
 
     /// Parses one of `parquetOptionNames`.

@@ -1,6 +1,10 @@
 /// `trailmerge process`: argument parsing into `ProcessOptions`.
 import TrailMerge
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 let processHelp = """
     usage: trailmerge process INPUT... -o OUTPUT [options]
 
@@ -55,6 +59,7 @@ let processHelp = """
                                to N outputs OUTPUT-00000.EXT ... by range (a value equal to a point
                                goes to the range above it); see 'trailmerge sample'
     \(ProcessCommand.parquetHelp)
+
     \(S3Arguments.help)
 
     Resources:
@@ -66,8 +71,8 @@ let processHelp = """
 
     Reporting:
       --stats FILE             write the run's figures as JSON (committed together with the output)
-      --strict                 fail (exit 1, nothing written) when a --fields or --records path
-                               matched nothing; without it such paths only warn
+      --strict                 a --fields, --records, --where or --dedupe path that matched
+                               nothing is an error (exit 1, nothing written); without it, a warning
       --quiet                  print nothing but errors
       --progress               progress even without a terminal (a plain line every 5 s), or with -o -
 
@@ -205,6 +210,13 @@ struct ProcessCommand {
             inferredFormat = .tsv
             inferredCompression = (format ?? .tsv) == .parquet ? .none : .gzip
         }
+        if command.options.partitionBy.isEmpty && command.options.splitPoints == nil && isLocalFolder(output) {
+            // Said before the format, which a folder's name cannot give.
+            var folder = output
+            while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+            throw .writeFailed(path: folder, reason: "the output path is a folder; name a file in it (such as "
+                + "\(folder == "/" ? "" : folder)/events.tsv.gz), or add --partition-by to write partitions into it")
+        }
         guard let chosenFormat = format ?? inferredFormat else {
             throw .usage("\(name): cannot tell the format of '\(output)'; use a .tsv, .csv or .jsonl name (optionally .gz), a .parquet name, or --format")
         }
@@ -248,4 +260,11 @@ struct ProcessCommand {
         }
         return command
     }
+}
+
+/// True when `path` names an existing local folder (a symbolic link to one included).
+private func isLocalFolder(_ path: String) -> Bool {
+    guard path != "-", !path.hasPrefix("s3://") else { return false }
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
 }

@@ -1,7 +1,8 @@
 /// The live progress line on stderr, in the summary's units (files n/N, MB of JSON, MB/s of JSON;
 /// for `group`, MB of input), with the merge's pass k/n, rows written of the pass's total and an
 /// ETA. On a terminal it is redrawn at most ten times a second and erased before anything else is
-/// printed; without one (`--progress` into a log) it prints a plain line every few seconds.
+/// printed (warnings, notices, the summary, a fatal error, the interruption line); without one
+/// (`--progress` into a log) it prints a plain line every few seconds.
 import TrailMerge
 
 #if canImport(Glibc)
@@ -33,9 +34,20 @@ final class ProgressLine: Sendable {
     private let unit: String
     private let state = Locked(State())
 
+    /// The line of the running command (the latest made), so that a fatal error or the signal
+    /// handler can erase it before printing; nil before a command has made one.
+    static let active = Locked<ProgressLine?>(nil)
+
     init(mode: Mode, unit: String) {
         self.mode = mode
         self.unit = unit
+        ProgressLine.active.withLock { $0 = self }
+    }
+
+    /// What goes before a line printed while the progress line may be showing: `\r\e[K` (back to
+    /// the start, erase to the end) when it is drawn on a terminal, else nothing.
+    static func erasure(mode: Mode, visible: Bool) -> String {
+        mode == .terminal && visible ? "\r\u{1B}[K" : ""
     }
 
     /// The mode for a command: off when quiet; for `-o -`, off unless `--progress` is given and
@@ -109,20 +121,25 @@ final class ProgressLine: Sendable {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Erases the line if it is showing (before a warning is printed).
-    func clear() {
-        guard mode == .terminal else { return }
+    /// Prints `text` as a line of its own on stderr, erasing the progress line first when it is
+    /// showing; both happen under the line's lock, so no redraw comes between. With `last`,
+    /// nothing is drawn after it (a fatal error, the interruption line).
+    func printLine(_ text: String, last: Bool = false) {
         state.withLock { st in
-            guard st.visible else { return }
-            var text = "\r\u{1B}[K"
-            text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+            var line = ProgressLine.erasure(mode: mode, visible: st.visible) + text + "\n"
+            line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
             st.visible = false
+            if last { st.finished = true }
         }
     }
 
     /// Erases the line for good: nothing is drawn after this (the summary follows).
     func finish() {
-        clear()
-        state.withLock { $0.finished = true }
+        state.withLock { st in
+            var text = ProgressLine.erasure(mode: mode, visible: st.visible)
+            if !text.isEmpty { text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) } }
+            st.visible = false
+            st.finished = true
+        }
     }
 }

@@ -42,6 +42,16 @@ func printLine(_ message: String) {
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
+/// Prints a fatal error or the interruption line: the running command's progress line, when it
+/// is showing on a terminal, is erased first and never drawn again.
+func printFatal(_ message: String) {
+    if let progress = ProgressLine.active.withLock({ $0 }) {
+        progress.printLine("trailmerge: " + message, last: true)
+    } else {
+        printError(message)
+    }
+}
+
 func run() -> Int32 {
     let arguments = Array(CommandLine.arguments.dropFirst())
     guard let command = arguments.first else {
@@ -55,16 +65,16 @@ func run() -> Int32 {
     signal(SIGPIPE, SIG_IGN)
     let cleanup = Cleanup()
     cleanup.installSignalHandlers { signal in
-        printError(cleanup.interruptionMessage(signal: signal))
+        printFatal(cleanup.interruptionMessage(signal: signal))
     }
-    /// Prints warnings (erasing the progress line first) and feeds progress to the line.
+    /// Prints warnings and notices (erasing the progress line first) and feeds progress to the line.
     func eventHandler(_ progress: ProgressLine, quiet: Bool) -> @Sendable (RunEvent) -> Void {
         return { event in
             switch event {
             case .warning(let message):
-                if !quiet { progress.clear(); printError("warning: " + message) }
+                if !quiet { progress.printLine("trailmerge: warning: " + message) }
             case .notice(let message):
-                if !quiet { progress.clear(); printError(message) }
+                if !quiet { progress.printLine("trailmerge: " + message) }
             case .progress:
                 progress.update(event)
             }
@@ -178,7 +188,7 @@ func run() -> Int32 {
         if case .writeFailed(let path, let reason) = error, path == "<stdout>", reason.hasSuffix("broken pipe") {
             return 128 + SIGPIPE  // the reader went away: stop quietly, as a pipeline expects
         }
-        printError(error.description)
+        printFatal(error.description)
         return error.exitCode
     }
 }

@@ -85,7 +85,8 @@ public func runGroup(
         throw .unreadable(path: source, reason: "SRC is not a readable directory")
     }
 
-    // Destinations first: DEST (created if missing), the manifest and the stats file.
+    // Destinations first: DEST (created if missing; its parent must exist), the manifest and the
+    // stats file.
     if remoteDestination {
         let url = try S3URL(parsing: destination)
         // The bucket must exist and be listable (the plan lists DEST to never overwrite).
@@ -105,9 +106,14 @@ public func runGroup(
         noOverwrite: remoteDestination)
     if !options.dryRun, !remoteDestination, storage.isFolder(destination) { outputs.reclaim(in: destination) }
     var result = try planGroup(options, pattern: pattern, source: source, destination: destination, storage: storage, events: events)
+    // Nothing matched (only --allow-empty gets here; sources grouped before do not count as that):
+    // said once the run is done.
+    let noneMatched = !options.dryRun && result.parts.isEmpty && result.stats.previouslyGrouped == 0
+    let noneMatchedNotice = RunEvent.notice("no input file matched, so no part was written (--allow-empty)")
     // Nothing to write and nothing to record: leave DEST alone (not even created).
     if options.dryRun || (result.parts.isEmpty && options.outputManifest == nil && options.statsPath == nil) {
         result.stats.seconds = secondsSince(started)
+        if noneMatched { events(noneMatchedNotice) }
         return result
     }
 
@@ -128,11 +134,12 @@ public func runGroup(
             // Listed before the commit: a run killed while deleting has the deletion finished by the next.
             outputs.journalDeletions(result.parts.flatMap { $0.files.map(\.path) }.filter { !Storage.isS3($0) }, root: source)
         }
-        try finishRun(&result.stats, started: started, statsFile: statsFile, outputs: outputs)
+        try finishRun(&result.stats, command: .group, started: started, statsFile: statsFile, outputs: outputs)
     } catch {
         outputs.abandon()
         throw error
     }
+    if noneMatched { events(noneMatchedNotice) }
     if options.deleteOnSuccess {
         // S3 sources: DeleteObjects, 1,000 keys a call, per bucket, only now that all is committed.
         var remote: [String: [String]] = [:]
@@ -363,16 +370,23 @@ private func writeGroup(
     }
 }
 
-/// Writes one part into its temp file. Returns the bytes written.
-private func writePart(
+/// Writes one part into its temp file. Returns the bytes written. Progress advances as each
+/// source file is copied in, not when the part is complete, so one large group does not hold the
+/// line at 0 files; parts written in parallel share the counters (relaxed atomics).
+func writePart(
     _ part: PlannedPart, to output: StagedFile, codec: OutputCodec, level: Int, threads: Int, reader: GzipReader,
     storage: Storage, progress: ProgressCounters?
 ) throws(TrailMergeError) -> Int {
-    let writtenBefore = output.writer.bytesWritten
-    defer {
-        for file in part.files { progress?.fileDone(bytes: file.size, jsonBytes: 0, rows: 0) }
-        progress?.bytesDone.wrappingAdd(output.writer.bytesWritten - writtenBefore, ordering: .relaxed)
+    var reported = output.writer.bytesWritten
+    /// Counts `file` as done, with the bytes written since the last report.
+    func copied(_ file: SourceFile) {
+        guard let progress else { return }
+        progress.fileDone(bytes: file.size, jsonBytes: 0, rows: 0)
+        progress.bytesDone.wrappingAdd(output.writer.bytesWritten - reported, ordering: .relaxed)
+        reported = output.writer.bytesWritten
     }
+    // What the sink writes once the last file is in (buffered blocks, the gzip trailer).
+    defer { progress?.bytesDone.wrappingAdd(output.writer.bytesWritten - reported, ordering: .relaxed) }
     switch codec {
     case .keep:
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -397,6 +411,7 @@ private func writePart(
                 first = false
                 try output.writer.write(UnsafeRawBufferPointer(start: buffer, count: n))
             }
+            copied(file)
         }
         try output.writer.flush()
         return output.writer.bytesWritten
@@ -425,6 +440,7 @@ private func writePart(
                 try sink.write(block)
                 block.count = 0
             }
+            copied(file)
         }
         if block.count > 0 { try sink.write(block) }
         try sink.finish()

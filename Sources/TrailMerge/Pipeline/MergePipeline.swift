@@ -67,7 +67,7 @@ public func runMerge(
         stats.rows = rows
         stats.outputBytes = rowOutput.bytesWritten
         stats.outputFiles = 1
-        try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
+        try finishRun(&stats, command: .merge, started: started, statsFile: statsFile, outputs: outputs)
         return stats
     } catch {
         outputs.abandon()

@@ -171,7 +171,11 @@ public func runProcess(
             options, plan: plan, selection: selection, layout: layout, sorter: sorter, outputFiles: outputFiles,
             partitions: partitionColumns.isEmpty ? nil : (outputs, partitionColumns), storage: storage,
             prefetchBudget: prefetchBudget, started: started, events: events)
-        try finishRun(&stats, started: started, statsFile: statsFile, outputs: outputs)
+        try finishRun(&stats, command: .process, started: started, statsFile: statsFile, outputs: outputs)
+        // No file read and none skipped as bad: none matched (only --allow-empty gets here).
+        if stats.files == 0 && stats.skippedFiles.isEmpty {
+            events(.notice("no input file matched, so an empty output was written (--allow-empty)"))
+        }
         return stats
     } catch {
         outputs.abandon()
@@ -213,11 +217,17 @@ struct RecordSelection {
     }
 }
 
-/// Checks, without writing anything, every destination a `process` run would write (the output
-/// or its split parts, the stats file) and the temp folder: what `--dry-run` checks.
+/// Checks, without writing anything, every destination a `process` run would write (the output,
+/// its split parts or its partition folder, the stats file) and the temp folder: what `--dry-run`
+/// checks.
 public func checkProcessDestinations(_ options: ProcessOptions) throws(TrailMergeError) {
     if options.output != "-" {
-        if let points = options.splitPoints {
+        if !options.partitionBy.isEmpty {
+            // A folder (or an S3 prefix), as the run checks it.
+            var folder = options.output
+            while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+            if Storage.isS3(folder) { try OutputSet.check(folder, role: "output") } else { try checkPartitionFolder(folder) }
+        } else if let points = options.splitPoints {
             for index in 0...points.count { try OutputSet.check(splitOutputName(options.output, index), role: "output") }
         } else {
             try OutputSet.check(options.output, role: "output")
@@ -236,9 +246,11 @@ func lowDescriptorLimitReason(free: Int) -> String {
 }
 
 /// The end of every run: the time taken, the stats file written, and all outputs committed together.
-func finishRun(_ stats: inout RunStats, started: ContinuousClock.Instant, statsFile: StagedFile?, outputs: OutputSet) throws(TrailMergeError) {
+func finishRun(
+    _ stats: inout RunStats, command: RunStats.Command, started: ContinuousClock.Instant, statsFile: StagedFile?, outputs: OutputSet
+) throws(TrailMergeError) {
     stats.seconds = secondsSince(started)
-    try statsFile?.write(stats.json)
+    try statsFile?.write(stats.json(for: command))
     try outputs.commit()
 }
 
@@ -533,8 +545,8 @@ func partitionFileName(_ options: ProcessOptions) -> String {
     return "part-00000." + options.format.rawValue + (options.compression == .gzip ? ".gz" : "")
 }
 
-/// The partition folder must be new or empty (hidden entries aside), so no partition of an
-/// earlier run is mixed with this one's.
+/// The partition folder must be new (in an existing folder) or empty (hidden entries aside), so no
+/// partition of an earlier run is mixed with this one's.
 func checkPartitionFolder(_ folder: String) throws(TrailMergeError) {
     guard let status = try? fileStatus(folder) else {
         try OutputSet.checkFolder(folder, role: "--partition-by output folder")

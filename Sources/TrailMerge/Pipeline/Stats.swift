@@ -51,17 +51,22 @@ public struct RunStats: Sendable, Equatable {
             + "\(plural(mergePasses, "merge pass", "merge passes")), \(formatDecimal(seconds, places: 2)) s"
     }
 
-    /// The `--stats` document.
-    public var json: String {
+    /// The command whose figures a `--stats` document holds.
+    public enum Command: Sendable { case process, merge, group }
+
+    /// The `--stats` document of `command`: `unmatchedFiles` and `previouslyGrouped` only for
+    /// `group`, where they apply.
+    public func json(for command: Command) -> String {
         var fields: [(String, String)] = [
             ("files", "\(files)"), ("inputBytes", "\(inputBytes)"), ("jsonBytes", "\(jsonBytes)"),
             ("records", "\(records)"), ("rows", "\(rows)"), ("spilledRuns", "\(spilledRuns)"),
             ("mergePasses", "\(mergePasses)"), ("outputBytes", "\(outputBytes)"),
-            ("outputFiles", "\(outputFiles)"), ("unmatchedFiles", "\(unmatchedFiles)"),
-            ("previouslyGrouped", "\(previouslyGrouped)"),
-            ("prunedFolders", "\(prunedFolders)"), ("duplicates", "\(duplicates)"),
-            ("warnings", "\(warnings)"),
+            ("outputFiles", "\(outputFiles)"),
         ]
+        if command == .group {
+            fields += [("unmatchedFiles", "\(unmatchedFiles)"), ("previouslyGrouped", "\(previouslyGrouped)")]
+        }
+        fields += [("prunedFolders", "\(prunedFolders)"), ("duplicates", "\(duplicates)"), ("warnings", "\(warnings)")]
         let skipped = skippedFiles.map { name -> String in
             let buffer = ByteBuffer(capacity: name.utf8.count + 8)
             RowFormatter.appendJSONString(Array(name.utf8), to: buffer)

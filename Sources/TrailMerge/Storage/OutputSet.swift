@@ -191,23 +191,27 @@ final class OutputSet {
         }
     }
 
-    /// Checks that `folder` is a writable folder, or can be made: its nearest existing ancestor is a
-    /// writable folder.
+    /// Checks that `folder` (a run's top-level destination folder: `group`'s DEST, the
+    /// `--partition-by` output folder) is a writable folder, or can be made: its parent is a
+    /// writable folder. Only the destination itself is ever created, never the folders above it,
+    /// just as an output file's folder must exist.
     static func checkFolder(_ folder: String, role: String) throws(TrailMergeError) {
-        var current = folder
-        while true {
-            if let status = try? fileStatus(current) {
-                guard status.kind == .directory else {
-                    throw .writeFailed(path: folder, reason: "\(current) is not a folder")
-                }
-                guard access(current, W_OK | X_OK) == 0 else {
-                    throw .writeFailed(path: folder, reason: "the \(role) folder \(current) is not writable")
-                }
-                return
+        if let status = try? fileStatus(folder) {
+            guard status.kind == .directory else { throw .writeFailed(path: folder, reason: "\(folder) is not a folder") }
+            guard access(folder, W_OK | X_OK) == 0 else {
+                throw .writeFailed(path: folder, reason: "the \(role) folder \(folder) is not writable")
             }
-            let up = parentDirectory(current)
-            if up == current { throw .writeFailed(path: folder, reason: "no existing folder above \(current)") }
-            current = up
+            return
+        }
+        let parent = parentDirectory(folder)
+        let subject = role == "DEST" ? role : "the " + role
+        guard let status = try? fileStatus(parent) else {
+            throw .writeFailed(
+                path: folder, reason: "the folder \(parent) does not exist; create it first (only \(subject) itself is created)")
+        }
+        guard status.kind == .directory else { throw .writeFailed(path: folder, reason: "\(parent) is not a folder") }
+        guard access(parent, W_OK | X_OK) == 0 else {
+            throw .writeFailed(path: folder, reason: "the folder \(parent) above \(subject) is not writable")
         }
     }
 

@@ -37,10 +37,11 @@ private func contents(_ path: String) -> [UInt8] { Array(FileManager.default.con
     func aNameThatLeavesDestIsAnErrorNamingTheFile(template: String) throws {
         let folder = TempFolder()
         let src = makeSource(folder)
+        try FileManager.default.createDirectory(atPath: folder.path + "/trav", withIntermediateDirectories: false)
         let error = trailMergeError { _ = try group(src, folder.path + "/trav/dest") { $0.nameTemplate = template } }
         #expect(error?.description.hasPrefix("\(src)/AWSLogs/111/CloudTrail/") == true, "\(String(describing: error))")
         #expect(error?.description.contains("is not a path inside DEST") == true, "\(String(describing: error))")
-        #expect(folder.listing().allSatisfy { $0.hasPrefix("src") }, "nothing written: \(folder.listing())")
+        #expect(folder.listing().allSatisfy { $0.hasPrefix("src") || $0 == "trav" }, "nothing written: \(folder.listing())")
     }
 
     /// Bug 3: a run killed while `--delete-on-success` deletes its sources left them half deleted;
@@ -73,9 +74,11 @@ private func contents(_ path: String) -> [UInt8] { Array(FileManager.default.con
         o.allowEmpty = true
         let again = try runGroup(o) { event in if case .notice(let text) = event { notices.withLock { $0.append(text) } } }
         #expect(again.parts.isEmpty, "nothing is grouped twice")
-        #expect(notices.withLock { $0 }.count == 1)
+        // The recovery's line, then --allow-empty's (the two remaining sources were deleted first).
+        #expect(notices.withLock { $0 }.count == 2)
         #expect(notices.withLock { $0 }.first?.contains("deleted the 2 sources its committed --delete-on-success had not deleted yet") == true,
                 "\(notices.withLock { $0 })")
+        #expect(notices.withLock { $0 }.last == "no input file matched, so no part was written (--allow-empty)")
         let names = { (f: TempFolder) in f.listing().filter { !$0.hasPrefix("m.gz") } }
         #expect(names(folder) == names(clean))
         for name in clean.listing() where name.hasPrefix("dest/") && name.hasSuffix(".json.gz") {
@@ -257,5 +260,30 @@ private func contents(_ path: String) -> [UInt8] { Array(FileManager.default.con
         let fromGroups = try runToBytes(o, in: folder, name: "b.tsv").bytes
         #expect(fromSource == fromGroups)
         #expect(!fromSource.isEmpty)
+    }
+
+    /// QA: `group` progress stayed at `0/N files` while one big group was written: a part counted
+    /// its files only once it was complete. Each source now counts once it is copied in: a part
+    /// whose third file has vanished has counted the two before it, and never the third.
+    @Test(arguments: [OutputCodec.keep, .gzip, .none])
+    func progressCountsEachSourceFileOnceItIsCopiedIn(codec: OutputCodec) throws {
+        let folder = TempFolder()
+        var files: [SourceFile] = []
+        for (index, name) in ["a", "b", "c"].enumerated() {
+            let path = folder.write("src/\(name).json.gz", gzip(#"{"Records":[{"eventTime":"t\#(index)"}]}"#))
+            files.append(SourceFile(path: path, relativePath: name + ".json.gz", root: folder.path + "/src", size: contents(path).count))
+        }
+        try FileManager.default.removeItem(atPath: files[2].path)
+        let part = PlannedPart(name: "all.json.gz", key: "all", files: files)
+        let outputs = OutputSet(cleanup: Cleanup())
+        defer { outputs.abandon() }
+        let staged = try outputs.stage(folder.path + "/all.json.gz", role: "output")
+        let progress = ProgressCounters()
+        #expect(throws: TrailMergeError.self) {
+            _ = try writePart(
+                part, to: staged, codec: codec, level: 6, threads: 2, reader: GzipReader(), storage: Storage(), progress: progress)
+        }
+        #expect(progress.snapshot.filesDone == 2)
+        #expect(progress.snapshot.inputBytesDone == files[0].size + files[1].size)
     }
 }
