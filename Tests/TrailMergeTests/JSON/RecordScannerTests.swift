@@ -64,6 +64,25 @@ private func rejection(_ json: String, records: String = "Records") -> TrailMerg
         #expect(text == "t1\tv\n")
     }
 
+    /// Keys are looked up by length, first eight bytes and last eight bytes (a slot table), with
+    /// the middle compared for longer keys: decoys differ in one byte at each of those places. Under
+    /// `o`, two field keys share length and head, so no slot table exists and the list is walked.
+    @Test(arguments: [16, 23, 1 << 20])
+    func keysThatDifferInOneByteAreToldApart(window: Int) throws {
+        let fields = "k23456789012345678901,ab,abcdefgh,abcdefghi,abcdefghiQ,o.abcdefghiX,o.abcdefghiY"
+        var docs: [String] = []
+        for n in 0..<6 {
+            // Each decoy follows its field's key, so a decoy taken for the field would win.
+            docs.append(#"{"k23456789012345678901":"m\#(n)","k234567890X2345678901":"d3","k23456789012345678902":"d4","#
+                + #""ab":"a\#(n)","ac":"d5","abcdefgh":"h\#(n)","abcdefgX":"d6","abcdefghi":"i\#(n)","Xbcdefghi":"d2","#
+                + #""abcdefghiQ":"q\#(n)","abcdefghiZ":"d1","#
+                + #""o":{"abcdefghiX":"x\#(n)","abcdefghiZ":"d7","\u0061bcdefghiY":"y\#(n)","bbcdefghiY":"d8"}}"#)
+        }
+        let (actual, expected) = try both(docs.joined(separator: "\n"), fields: fields, window: window)
+        #expect(textDifference(actual, expected) == nil)
+        #expect(String(decoding: actual, as: UTF8.self).hasPrefix("m0\ta0\th0\ti0\tq0\tx0\ty0\n"))
+    }
+
     @Test func repeatedKeysKeepTheLastValue() throws {
         let json = #"{"a":"first","a":"second"}"#
         #expect(try tsv(json, fields: "a") == "second\n")
