@@ -18,7 +18,7 @@ build() {
   local name=$1; shift
   echo "building $name fuzzer"
   swiftc -O -g -swift-version 6 -sanitize=fuzzer,address -D TRAILMERGE_BOUNDS_CHECKS -parse-as-library -module-name TrailMerge \
-    -I Sources/CZlib -I Sources/CDeflate -lz -l:libdeflate.so.0 $lib_sources "$@" -o "$out/fuzz-$name"
+    -I Sources/CZlib -I Sources/CDeflate -I Sources/CZstd -I Sources/CCrypto -lz -l:libdeflate.so.0 -l:libzstd.so.1 -lcrypto $lib_sources "$@" -o "$out/fuzz-$name"
 }
 
 seed() {
