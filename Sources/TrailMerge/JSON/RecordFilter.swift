@@ -245,6 +245,9 @@ final class RecordFilter {
     /// Records dropped by the time range, and by the clauses.
     private(set) var outOfRange = 0
     private(set) var filteredOut = 0
+    /// Of `outOfRange`, records whose eventTime is missing, null or not an ISO-8601 time: no
+    /// range holds them, and the run says how many there were.
+    private(set) var untimed = 0
 
     /// - Parameters:
     ///   - fields: the field index of each clause's path (and `timeField` that of eventTime).
@@ -285,11 +288,17 @@ final class RecordFilter {
         if checksTime {
             guard values.present[timeField] else {
                 outOfRange += 1
+                untimed += 1
                 return false
             }
             let millis = ISOTimestamp.epochMillis(
                 UnsafeBufferPointer(start: base + values.starts[timeField], count: values.lengths[timeField]))
-            guard let millis, range.contains(millis) else {
+            guard let millis else {
+                outOfRange += 1
+                untimed += 1
+                return false
+            }
+            guard range.contains(millis) else {
                 outOfRange += 1
                 return false
             }

@@ -427,7 +427,16 @@ private func readAndMerge(
     let pathWarnings = unmatchedPathWarnings(
         options, workers: workers, files: files, readList: readList, records: stats.records, hidden: selection.fieldIndices(plan))
     for warning in pathWarnings { events(.warning(warning)) }
-    stats.warnings = warnings.count + pathWarnings.count + duplicateWarnings
+    // Records no time range can hold are left out, as documented, but never silently.
+    let untimed = workers.reduce(0) { $0 + $1.untimedRecords }
+    var untimedWarnings = 0
+    if untimed > 0, let first = workers.compactMap(\.firstUntimed).min(by: { $0.file < $1.file }) {
+        events(.warning(
+            "\(plural(untimed, "record")) without a usable eventTime (missing, null or not an ISO-8601 time) "
+                + "\(untimed == 1 ? "was" : "were") left out by --since/--until (the first in \(first.path))"))
+        untimedWarnings = 1
+    }
+    stats.warnings = warnings.count + pathWarnings.count + duplicateWarnings + untimedWarnings
     if options.strict && !pathWarnings.isEmpty {
         throw .strict("--strict: \(plural(pathWarnings.count, "path")) matched nothing (see the warnings above); no output written")
     }

@@ -32,6 +32,10 @@ final class ProcessWorker {
     private(set) var firstDocumentWithoutRecords: (file: Int, path: String, byte: Int)?
     /// Decoded bytes of each segment read (by list index), to turn a segment's offsets into the file's.
     private(set) var segmentJSONBytes: [Int: Int] = [:]
+    /// Records left out by `--since`/`--until` for want of a usable eventTime, and the first file
+    /// (list index, path) that had one.
+    private(set) var untimedRecords = 0
+    private(set) var firstUntimed: (file: Int, path: String)?
     /// With `--records .`: records holding a top-level `Records` array.
     private(set) var recordsHoldingRecordsArray = 0
     /// Set when a segment failed (see `FileSplitter`): the run reads every file whole again.
@@ -59,6 +63,7 @@ final class ProcessWorker {
     func process(_ file: SourceFile, index: Int) throws(TrailMergeError) {
         let mark = arena.mark()
         let before = stats
+        let untimedBefore = filter?.untimed ?? 0
         defer {
             progress?.fileDone(
                 bytes: file.segment?.count ?? file.size, jsonBytes: stats.jsonBytes - before.jsonBytes,
@@ -78,6 +83,11 @@ final class ProcessWorker {
                 }
             }
             recordsHoldingRecordsArray += scanner.recordsHoldingRecordsArray
+            let untimed = (filter?.untimed ?? 0) - untimedBefore
+            if untimed > 0 {
+                untimedRecords += untimed
+                if firstUntimed == nil || index < firstUntimed!.file { firstUntimed = (index, file.path) }
+            }
         } catch {
             guard skipBadFiles && file.segment == nil else {
                 for run in tentativeRuns { removeFile(run) }

@@ -115,4 +115,34 @@ private func oracle(since: String?, until: String?, delay: TimeInterval = 86_400
         #expect(delay.status == 2)
         #expect(delay.stderr.contains("--max-delivery-delay: '2 days' is not a duration"))
     }
+
+    /// Records without a usable eventTime are left out by a time range, as documented, and the
+    /// run says how many and where the first was; without a range they are kept and nothing is said.
+    @Test func recordsWithoutAUsableEventTimeAreCountedWhenLeftOut() throws {
+        let folder = TempFolder()
+        let records = [
+            #"{"eventTime":"2024-03-02T10:00:00Z","eventName":"Kept"}"#,
+            #"{"eventTime":"2024-03-09T10:00:00Z","eventName":"Later"}"#,
+            #"{"eventName":"NoTime"}"#,
+            #"{"eventTime":null,"eventName":"NullTime"}"#,
+            #"{"eventTime":"yesterday","eventName":"BadTime"}"#,
+        ]
+        let first = folder.write("a.json", #"{"Records":[\#(records.joined(separator: ","))]}"#)
+        let second = folder.write("b.json", #"{"Records":[\#(records[2])]}"#)
+        let stats = folder.path + "/stats.json"
+        let bounded = try runCLI(["process", first, second, "-o", "-", "--fields", "eventName", "--since", "2024-03-01", "--until", "2024-03-03", "--stats", stats])
+        #expect(bounded.status == 0, "\(bounded.stderr)")
+        #expect(String(decoding: bounded.stdout, as: UTF8.self) == "Kept\n")
+        #expect(bounded.stderr.contains(
+            "warning: 4 records without a usable eventTime (missing, null or not an ISO-8601 time) were left out by --since/--until (the first in \(first))"),
+            "\(bounded.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as! [String: Any]
+        #expect(json["warnings"] as? Int == 1)
+
+        let open = try runCLI(["process", first, second, "-o", "-", "--fields", "eventName", "--sort-by", "none"])
+        #expect(open.status == 0, "\(open.stderr)")
+        #expect(String(decoding: open.stdout, as: UTF8.self).split(separator: "\n").count == 6)
+        #expect(!open.stderr.contains("eventTime"), "\(open.stderr)")
+    }
 }
+
