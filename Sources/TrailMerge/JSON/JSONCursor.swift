@@ -82,7 +82,10 @@ struct JSONCursor {
             let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
             let q = w ^ (0x22 &* ones)
             let b = w ^ (0x5C &* ones)
-            let mask = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- 0x20 &* ones) & ~w)) & high
+            // A byte's high bit is set where q or b is 0 (a quote or backslash) or w is below 0x20,
+            // and borrows only carry upwards from such a byte, so the lowest set bit is exact. Bytes
+            // of 0x80 and above have the high bit in w, q and b alike: the last term clears them.
+            let mask = ((q &- ones) | (b &- ones) | (w &- 0x20 &* ones)) & ~(q & b & w) & high
             if mask != 0 { return i &+ (mask.trailingZeroBitCount >> 3) }
             i &+= 8
         }
@@ -110,6 +113,11 @@ struct JSONCursor {
 
     @inline(__always)
     func skipColon(_ i: inout Int) throws(ScanFailure) {
+        // Compact JSON: the colon right after the key, a value right after the colon.
+        if i &+ 1 < end && self[i] == 0x3A && self[i &+ 1] > 0x20 {
+            i &+= 1
+            return
+        }
         skipWhitespace(&i)
         guard i < end else { throw short(i) }
         guard self[i] == 0x3A else { throw invalid(i, "expected ':' after object key") }
@@ -354,6 +362,12 @@ struct JSONCursor {
             // After a complete value: close containers or move to the next element.
             while true {
                 if depth == 0 { return }
+                // Compact JSON: the next element (or key) right after the comma.
+                if j &+ 1 < end && self[j] == 0x2C && self[j &+ 1] > 0x20 {
+                    j &+= 1
+                    keyFirst = inObject
+                    break
+                }
                 skipWhitespace(&j)
                 guard j < end else { throw short(j) }
                 let d = self[j]

@@ -407,6 +407,12 @@ final class RecordScanner {
             if c >= 0 && keyEquals(nodes + c, key, length, head) { return c }
             return -1
         }
+        return findChildInList(n, key, length, head)
+    }
+
+    /// `findChild` for a node without a slot table: the children one by one.
+    @inline(never)
+    private func findChildInList(_ n: UnsafePointer<Node>, _ key: UnsafePointer<UInt8>, _ length: Int, _ head: UInt64) -> Int {
         var k = n.pointee.childStart
         let stop = k + n.pointee.childCount
         while k < stop {
@@ -474,6 +480,11 @@ final class RecordScanner {
                     recordsHoldingRecordsArray += 1
                 }
                 try skipValue(&j)
+            }
+            // Compact JSON: the next key's quote right after the comma.
+            if j &+ 1 < w.end && w[j] == 0x2C && w[j &+ 1] == 0x22 {
+                j &+= 1
+                continue
             }
             w.skipWhitespace(&j)
             guard j < w.end else { throw w.short(j) }

@@ -432,7 +432,7 @@ private func readAndMerge(
     var untimedWarnings = 0
     if untimed > 0, let first = workers.compactMap(\.firstUntimed).min(by: { $0.file < $1.file }) {
         events(.warning(
-            "\(plural(untimed, "record")) without a usable eventTime (missing, null or not an ISO-8601 time) "
+            "\(plural(untimed, "record")) without a usable eventTime (missing, null or not an ISO-8601 UTC time) "
                 + "\(untimed == 1 ? "was" : "were") left out by --since/--until (the first in \(first.path))"))
         untimedWarnings = 1
     }

@@ -134,7 +134,7 @@ private func oracle(since: String?, until: String?, delay: TimeInterval = 86_400
         #expect(bounded.status == 0, "\(bounded.stderr)")
         #expect(String(decoding: bounded.stdout, as: UTF8.self) == "Kept\n")
         #expect(bounded.stderr.contains(
-            "warning: 4 records without a usable eventTime (missing, null or not an ISO-8601 time) were left out by --since/--until (the first in \(first))"),
+            "warning: 4 records without a usable eventTime (missing, null or not an ISO-8601 UTC time) were left out by --since/--until (the first in \(first))"),
             "\(bounded.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as! [String: Any]
         #expect(json["warnings"] as? Int == 1)
