@@ -61,6 +61,7 @@ extension RunStats {
             text += ", \(plural(previouslyGrouped, "file")) skipped (already in the previous manifest)"
         }
         text += ", \(formatDecimal(seconds, places: 2)) s"
+        if warnings > 0 { text += ", \(plural(warnings, "warning"))" }
         return text
     }
 }
@@ -69,9 +70,15 @@ extension RunStats {
 /// result. Temporary files are registered with `cleanup`.
 public func runGroup(
     _ options: GroupOptions, cleanup: Cleanup = Cleanup(),
-    events: @escaping @Sendable (RunEvent) -> Void = { _ in }
+    events report: @escaping @Sendable (RunEvent) -> Void = { _ in }
 ) throws(TrailMergeError) -> GroupResult {
     let started = ContinuousClock.now
+    // Every warning is counted for the summary and --stats, wherever it is raised.
+    let warningCount = WarningCounter()
+    let events: @Sendable (RunEvent) -> Void = { event in
+        if case .warning = event { warningCount.add() }
+        report(event)
+    }
     guard let pattern = options.groupBy else { throw .usage("group: --group-by REGEX is required") }
     var source = options.source
     while source.count > 1 && source.hasSuffix("/") { source.removeLast() }
@@ -113,6 +120,7 @@ public func runGroup(
     // Nothing to write and nothing to record: leave DEST alone (not even created).
     if options.dryRun || (result.parts.isEmpty && options.outputManifest == nil && options.statsPath == nil) {
         result.stats.seconds = secondsSince(started)
+        result.stats.warnings = warningCount.count
         if noneMatched { events(noneMatchedNotice) }
         return result
     }
@@ -134,6 +142,7 @@ public func runGroup(
             // Listed before the commit: a run killed while deleting has the deletion finished by the next.
             outputs.journalDeletions(result.parts.flatMap { $0.files.map(\.path) }.filter { !Storage.isS3($0) }, root: source)
         }
+        result.stats.warnings = warningCount.count
         try finishRun(&result.stats, command: .group, started: started, statsFile: statsFile, outputs: outputs)
     } catch {
         outputs.abandon()
@@ -192,11 +201,19 @@ private func planGroup(
     if remoteDestination {
         let listed = try storage.listS3(destination.hasSuffix("/") ? destination : destination + "/")
         for object in listed.objects { existingRemote.insert(object.relativePath) }
-        // Never read our own outputs when DEST lies under SRC.
+        // Never read our own outputs when DEST lies under SRC (DEST must not be SRC itself).
         let prefix = (destination.hasSuffix("/") ? destination : destination + "/")
+        if (source.hasSuffix("/") ? source : source + "/") == prefix {
+            throw .usage("group: DEST \(destination) is SRC itself; give a DEST prefix beside or under \(source)")
+        }
         candidates = candidates.filter { !$0.path.hasPrefix(prefix) }
     }
     if let destinationIdentity {
+        // DEST may lie inside SRC (its files are then never read), but not be SRC: every file
+        // would be DEST's, and the run would say SRC is empty.
+        if storage.identity(source) == destinationIdentity {
+            throw .usage("group: DEST \(destination) is SRC itself; give a DEST folder beside or inside \(source)")
+        }
         // Never read our own outputs when DEST lies inside SRC.
         candidates = candidates.filter { file in
             var dir = parentDirectory(file.path)
@@ -447,4 +464,11 @@ func writePart(
         try output.writer.flush()
         return output.writer.bytesWritten
     }
+}
+
+/// Counts the warnings of a run, from any thread.
+private final class WarningCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func add() { value.add(1, ordering: .relaxed) }
+    var count: Int { value.load(ordering: .relaxed) }
 }

@@ -144,7 +144,7 @@ public func runProcess(
             // An S3 prefix: it must hold no object yet (partition files are uploads committed last).
             let listed = try storage.listS3(options.output.hasSuffix("/") ? options.output : options.output + "/")
             if let first = listed.objects.first {
-                throw .usage("process: -o \(options.output): the partition prefix is not empty (it holds \(first.path)); give a new prefix")
+                throw .writeFailed(path: options.output, reason: "the partition prefix is not empty (it holds \(first.path)); give a new prefix")
             }
         } else if !options.partitionBy.isEmpty {
             // What a killed run left in the folder (listed in its journal beside it) goes first.
@@ -438,7 +438,7 @@ private func readAndMerge(
     }
     stats.warnings = warnings.count + pathWarnings.count + duplicateWarnings + untimedWarnings
     if options.strict && !pathWarnings.isEmpty {
-        throw .strict("--strict: \(plural(pathWarnings.count, "path")) matched nothing (see the warnings above); no output written")
+        throw .strict("--strict: \(plural(pathWarnings.count, "path")) matched nothing (the first: \(pathWarnings[0])); no output written")
     }
 
     // Merge and write (the sorter reports each merge pass).
@@ -562,11 +562,11 @@ func checkPartitionFolder(_ folder: String) throws(TrailMergeError) {
         return
     }
     guard status.kind == .directory else {
-        throw .usage("process: -o \(folder): with --partition-by the output is a folder, and this is a file")
+        throw .writeFailed(path: folder, reason: "with --partition-by the output is a folder, and this is a file")
     }
     let visible = try listDirectory(folder).filter { !$0.hasPrefix(".") }
     guard visible.isEmpty else {
-        throw .usage("process: -o \(folder): the partition folder is not empty (it holds \(visible.first!)); remove it or give a new folder")
+        throw .writeFailed(path: folder, reason: "the partition folder is not empty (it holds \(visible.first!)); remove it or give a new folder")
     }
     try OutputSet.checkFolder(folder, role: "--partition-by output folder")
 }

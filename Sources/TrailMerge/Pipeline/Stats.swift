@@ -54,18 +54,24 @@ public struct RunStats: Sendable, Equatable {
     /// The command whose figures a `--stats` document holds.
     public enum Command: Sendable { case process, merge, group }
 
-    /// The `--stats` document of `command`: `unmatchedFiles` and `previouslyGrouped` only for
-    /// `group`, where they apply.
+    /// The `--stats` document of `command`: each command's own figures (`group` reads no JSON and
+    /// sorts nothing; `unmatchedFiles` and `previouslyGrouped` are `group`'s alone).
     public func json(for command: Command) -> String {
+        if command == .group {
+            let fields: [(String, String)] = [
+                ("files", "\(files)"), ("inputBytes", "\(inputBytes)"), ("outputBytes", "\(outputBytes)"),
+                ("outputFiles", "\(outputFiles)"), ("unmatchedFiles", "\(unmatchedFiles)"),
+                ("previouslyGrouped", "\(previouslyGrouped)"), ("warnings", "\(warnings)"),
+                ("seconds", formatDecimal(seconds, places: 6)),
+            ]
+            return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n"
+        }
         var fields: [(String, String)] = [
             ("files", "\(files)"), ("inputBytes", "\(inputBytes)"), ("jsonBytes", "\(jsonBytes)"),
             ("records", "\(records)"), ("rows", "\(rows)"), ("spilledRuns", "\(spilledRuns)"),
             ("mergePasses", "\(mergePasses)"), ("outputBytes", "\(outputBytes)"),
             ("outputFiles", "\(outputFiles)"),
         ]
-        if command == .group {
-            fields += [("unmatchedFiles", "\(unmatchedFiles)"), ("previouslyGrouped", "\(previouslyGrouped)")]
-        }
         fields += [("prunedFolders", "\(prunedFolders)"), ("duplicates", "\(duplicates)"), ("warnings", "\(warnings)")]
         let skipped = skippedFiles.map { name -> String in
             let buffer = ByteBuffer(capacity: name.utf8.count + 8)

@@ -138,8 +138,8 @@ import Testing
         #expect(empty.stderr.hasPrefix("trailmerge: dry run: 24 files would be read"), "\(empty.stderr)")
         folder.write("lake/old.tsv", "x")
         let full = try runCLI(["process", sample, "-o", folder.path + "/lake", "--partition-by", "dt=eventTime:10", "--dry-run"])
-        #expect(full.status == 2)
-        #expect(full.stderr.contains("the partition folder is not empty (it holds old.tsv)"), "\(full.stderr)")
+        #expect(full.status == 1)
+        #expect(full.stderr.contains("trailmerge: \(folder.path)/lake: the partition folder is not empty (it holds old.tsv)"), "\(full.stderr)")
         #expect(full.stdout.isEmpty)
     }
 
@@ -225,7 +225,9 @@ import Testing
         let group = try runCLI(["group", sample + "/AWSLogs", folder.path + "/daily", "--group-by", "([0-9]+)/.*",
                                 "--stats", folder.path + "/g.json", "--quiet"])
         #expect(group.status == 0, "\(group.stderr)")
-        #expect(try keys(folder.path + "/g.json").isSuperset(of: ["files", "outputFiles", "unmatchedFiles", "previouslyGrouped"]))
+        #expect(try keys(folder.path + "/g.json") == [
+            "files", "inputBytes", "outputBytes", "outputFiles", "unmatchedFiles", "previouslyGrouped", "warnings", "seconds",
+        ])
     }
 
     /// QA: on a terminal, a fatal error was glued onto the progress line

@@ -86,6 +86,42 @@ private func contents(_ path: String) -> [UInt8] { Array(FileManager.default.con
         }
     }
 
+    /// Found by a new user: `group SRC SRC` said SRC held no files (every file was DEST's and
+    /// dropped), and `--allow-empty` turned that into a silent exit 0.
+    @Test func destMayNotBeSrcItself() throws {
+        let folder = TempFolder()
+        let src = makeSource(folder)
+        let before = folder.listing()
+        for dest in [src, src + "/", src + "/AWSLogs/.."] {
+            for extra in [[String](), ["--allow-empty"]] {
+                let r = try runCLI(["group", src, dest, "--group-by", dayPattern] + extra)
+                #expect(r.status == 2, "\(dest) \(extra): \(r.stderr)")
+                #expect(r.stderr.contains("is SRC itself; give a DEST folder beside or inside"), "\(r.stderr)")
+            }
+        }
+        #expect(folder.listing() == before)
+        // DEST inside SRC is fine: its own files are never read.
+        let inside = try runCLI(["group", src, src + "/daily", "--group-by", dayPattern])
+        #expect(inside.status == 0, "\(inside.stderr)")
+    }
+
+    /// Found by a new user: the "exists; writing -1 instead" warnings were printed but --stats said
+    /// `"warnings": 0`, and the summary had no warning count.
+    @Test func warningsAreCountedInTheSummaryAndStats() throws {
+        let folder = TempFolder()
+        let src = makeSource(folder)
+        let dest = folder.path + "/dest"
+        #expect(try runCLI(["group", src, dest, "--group-by", dayPattern]).status == 0)
+        let stats = folder.path + "/stats.json"
+        let again = try runCLI(["group", src, dest, "--group-by", dayPattern, "--stats", stats])
+        #expect(again.status == 0, "\(again.stderr)")
+        let warned = again.stderr.components(separatedBy: "\n").filter { $0.contains("warning:") && $0.contains("exists; writing") }.count
+        #expect(warned == 3, "\(again.stderr)")
+        #expect(again.stderr.contains(", 3 warnings"), "\(again.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as! [String: Any]
+        #expect(json["warnings"] as? Int == 3)
+    }
+
     @Test func keysConcatenateTheCapturesAndNamesTakeTheFirstFilesSuffix() throws {
         let folder = TempFolder()
         let result = try group(makeSource(folder), folder.path + "/dest")

@@ -164,7 +164,13 @@ private func listing(_ path: String) -> [String] {
         #expect(!result.stderr.contains("'eventTime' was absent"))
         let strict = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/s.tsv", "--fields", fields, "--strict"])
         #expect(strict.status == 1)
-        #expect(strict.stderr.hasSuffix("trailmerge: --strict: 2 paths matched nothing (see the warnings above); no output written\n"))
+        #expect(strict.stderr.hasSuffix(
+            "trailmerge: --strict: 2 paths matched nothing (the first: --fields 'eventname' was absent from all 960 records; its column is empty; did you mean 'eventName'?); no output written\n"),
+            "\(strict.stderr)")
+        // With --quiet the warnings are not printed, so the error itself names the first path.
+        let quiet = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/s.tsv", "--fields", fields, "--strict", "--quiet"])
+        #expect(quiet.status == 1)
+        #expect(quiet.stderr.contains("(the first: --fields 'eventname' was absent"), "\(quiet.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/s.tsv"))
         // A path present only as null, and the exploded array's sub-path, are not absent.
         let fine = try runCLI(["process", fixturesPath + "/sample", "-o", folder.path + "/f.tsv", "--strict"])
