@@ -82,10 +82,11 @@ struct JSONCursor {
             let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
             let q = w ^ (0x22 &* ones)
             let b = w ^ (0x5C &* ones)
-            // A byte's high bit is set where q or b is 0 (a quote or backslash) or w is below 0x20,
-            // and borrows only carry upwards from such a byte, so the lowest set bit is exact. Bytes
-            // of 0x80 and above have the high bit in w, q and b alike: the last term clears them.
-            let mask = ((q &- ones) | (b &- ones) | (w &- 0x20 &* ones)) & ~(q & b & w) & high
+            // For a byte below 0x80 the high bit of the three differences is set exactly where q or
+            // b is 0 (a quote or backslash) or w is below 0x20, and borrows only carry upwards from
+            // such a byte, so the lowest set bit is exact. Bytes of 0x80 and above (UTF-8) are never
+            // special; their high bit, which q and b share with w, is cleared by `~w`.
+            let mask = ((q &- ones) | (b &- ones) | (w &- 0x20 &* ones)) & ~w & high
             if mask != 0 { return i &+ (mask.trailingZeroBitCount >> 3) }
             i &+= 8
         }
