@@ -191,7 +191,7 @@ final class RecordScanner {
                         if first != 0x5B && first != 0x22 {
                             if i >= w.end && !eof { throw .needMore }
                             if i < w.end && !JSONCursor.isWhitespace(w[i]) {
-                                throw invalid(i, "unexpected bytes after a top-level value")
+                                throw w.invalid(i, "unexpected bytes after a top-level value")
                             }
                         }
                         noteDocumentWithoutRecords()
@@ -206,13 +206,13 @@ final class RecordScanner {
                         continue
                     }
                     if phase == .objectNext {
-                        guard c == 0x2C else { throw invalid(i, "expected ',' or '}' after object member") }
+                        guard c == 0x2C else { throw w.invalid(i, "expected ',' or '}' after object member") }
                         i += 1
                         w.skipWhitespace(&i)
                         guard i < w.end else { throw w.short(i) }
                         c = w[i]
                     }
-                    guard c == 0x22 else { throw invalid(i, "expected a string key") }
+                    guard c == 0x22 else { throw w.invalid(i, "expected a string key") }
                     i += 1
                     let keyStart = i
                     let escaped = try w.scanStringBody(&i)
@@ -225,7 +225,7 @@ final class RecordScanner {
                     try w.skipColon(&i)
                     if matches && level == recordsPath.count - 1 {
                         guard w[i] == 0x5B else {
-                            throw invalid(i, "\(recordsPathText) is not an array")
+                            throw w.invalid(i, "\(recordsPathText) is not an array")
                         }
                         i += 1
                         documentHasRecords = true
@@ -248,7 +248,7 @@ final class RecordScanner {
                         continue
                     }
                     if phase == .arrayNext {
-                        guard c == 0x2C else { throw invalid(i, "expected ',' or ']' after a record") }
+                        guard c == 0x2C else { throw w.invalid(i, "expected ',' or ']' after a record") }
                         i += 1
                         w.skipWhitespace(&i)
                         guard i < w.end else { throw w.short(i) }
@@ -282,12 +282,6 @@ final class RecordScanner {
     private func noteDocumentWithoutRecords() {
         if documentsWithoutRecords == 0 { firstDocumentWithoutRecords = documentStart }
         documentsWithoutRecords += 1
-    }
-
-    // MARK: - Errors
-
-    private func invalid(_ i: Int, _ reason: String) -> ScanFailure {
-        .invalid(position: i, reason: reason)
     }
 
     // MARK: - Values
@@ -346,7 +340,7 @@ final class RecordScanner {
     private func parseRecord(_ i: inout Int) throws(ScanFailure) {
         let w = window
         guard w[i] == 0x7B else {
-            throw invalid(i, "record is not a JSON object")
+            throw w.invalid(i, "record is not a JSON object")
         }
         values.reset()
         try extractObject(node: 0, &i, inElement: false)
@@ -446,7 +440,7 @@ final class RecordScanner {
             return
         }
         while true {
-            guard w[j] == 0x22 else { throw invalid(j, "expected a string key") }
+            guard w[j] == 0x22 else { throw w.invalid(j, "expected a string key") }
             j &+= 1
             let keyStart = j
             let escaped = try w.scanStringBody(&j)
@@ -499,7 +493,7 @@ final class RecordScanner {
                 j &+= 1
                 return
             }
-            throw invalid(j, "expected ',' or '}' after object member")
+            throw w.invalid(j, "expected ',' or '}' after object member")
         }
     }
 
@@ -601,7 +595,7 @@ final class RecordScanner {
                 i += 1
                 return
             }
-            throw invalid(i, "expected ',' or ']' after array element")
+            throw w.invalid(i, "expected ',' or ']' after array element")
         }
     }
 }
