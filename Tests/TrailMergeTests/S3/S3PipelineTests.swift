@@ -227,8 +227,12 @@ struct S3PipelineTests {
     @Test func anInterruptedUploadIsAborted() throws {
         let f = fixture
         let dest = f.freshBucket("sigint")
-        // Slow every request so the run is still uploading when the signal comes.
-        let proxy = FaultProxy(upstream: f.server, ["--delay", "1.0:0.4"])
+        // Slow every request so the run is still uploading when the signal comes. The proxy waits
+        // before it forwards, so the object can appear at the earliest two delays after the upload
+        // does (a part, then the completion): with 1 s delays the signal, 0.5 s after the upload
+        // appears, has 1.5 s to spare on a loaded machine (with 0.4 s it had 0.3 s, and a CI run
+        // under load once completed the upload before the signal).
+        let proxy = FaultProxy(upstream: f.server, ["--delay", "1.0:1.0"])
         defer { proxy.stop() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executablePath)
@@ -245,7 +249,7 @@ struct S3PipelineTests {
             Thread.sleep(forTimeInterval: 0.02)
         }
         let started = try !client.listMultipartUploads(bucket: dest, prefix: "").isEmpty
-        Thread.sleep(forTimeInterval: 0.5)  // the answer with the upload ID reaches the run
+        Thread.sleep(forTimeInterval: 0.5)  // the answer with the upload ID (not delayed) reaches the run
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         #expect(started, "the upload never started before the run ended")
